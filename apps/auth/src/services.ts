@@ -1,0 +1,16 @@
+import type { DataSource } from 'typeorm';
+import type { AuthConfig } from './config';
+import type { AccessTokenIssuer } from './domain/access-tokens';
+import type { LoginThrottle } from './domain/login-throttle';
+import type { PasswordHasher } from './domain/passwords';
+import type { SigningKeys } from './domain/signing-keys';
+
+/** What auth's routes work with, built once in `buildApp` and handed to each route plugin. */
+export interface AuthServices {
+  config: AuthConfig;
+  db: DataSource;
+  hasher: PasswordHasher;
+  keys: SigningKeys;
+  accessTokens: AccessTokenIssuer;
+  loginThrottle: LoginThrottle;
+}

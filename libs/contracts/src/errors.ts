@@ -1,0 +1,41 @@
+/**
+ * Every error the public API can answer with, keyed by its stable `code`.
+ * Clients branch on `code`; `status` and `title` are what the problem+json body carries.
+ * Codes are prefixed by the service that raises them; unprefixed ones come from the shared kit.
+ */
+export const ErrorCodes = {
+  // Shared by every service (service kit, token verification).
+  REQUEST_VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  REQUEST_MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  RESOURCE_NOT_FOUND: { status: 404, title: 'Resource not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this resource' },
+  PRECONDITION_FAILED: { status: 412, title: 'The resource has changed' },
+  REQUEST_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  SERVICE_SHUTTING_DOWN: { status: 503, title: 'The service is shutting down' },
+  AUTH_TOKEN_MISSING: { status: 401, title: 'Authentication required' },
+  AUTH_TOKEN_INVALID: { status: 401, title: 'The access token is not valid' },
+  AUTH_SCOPE_REQUIRED: { status: 403, title: 'Not allowed' },
+  AUTH_KEYS_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
+
+  // auth service
+  AUTH_EMAIL_TAKEN: { status: 409, title: 'This email is already registered' },
+  AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Invalid email or password' },
+  AUTH_INVALID_REFRESH_TOKEN: { status: 401, title: 'The refresh token is not valid' },
+  AUTH_TOO_MANY_LOGIN_ATTEMPTS: { status: 429, title: 'Too many login attempts' },
+  AUTH_USER_NOT_FOUND: { status: 404, title: 'User not found' },
+  AUTH_LAST_ADMIN: { status: 409, title: 'The last admin cannot be demoted' },
+  AUTH_API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
+  AUTH_API_KEY_INVALID: { status: 401, title: 'The API key is not valid' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The problem `type` URI of a code: stable, and unique per code. */
+export function problemTypeOf(code: ErrorCode): string {
+  return `urn:shop:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './problem';
+export * from './common';
+export * from './auth';

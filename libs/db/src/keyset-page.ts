@@ -1,0 +1,43 @@
+import { decodeCursor, encodeCursor } from '@shop/service-kit';
+import { Type } from '@sinclair/typebox';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+
+const CreationCursorSchema = Type.Tuple([Type.String({ format: 'date-time' }), Type.String({ format: 'uuid' })]);
+
+export interface KeysetPage<T> {
+  rows: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * One page of rows in creation order, by keyset on `(created_at, id)`: a row inserted or deleted
+ * while a client pages through never makes it repeat or skip a row that existed throughout.
+ * `created_at` columns are millisecond precision (timestamptz(3)) so the cursor's value is exact.
+ */
+export async function pageByCreation<T extends ObjectLiteral & { id: string; createdAt: Date }>(
+  query: SelectQueryBuilder<T>,
+  options: { limit: number; cursor?: string | undefined; newestFirst?: boolean },
+): Promise<KeysetPage<T>> {
+  const alias = query.alias;
+  const comparison = options.newestFirst ? '<' : '>';
+  const order = options.newestFirst ? 'DESC' : 'ASC';
+  if (options.cursor !== undefined) {
+    const [createdAt, id] = decodeCursor(options.cursor, CreationCursorSchema);
+    query.andWhere(`(${alias}.created_at, ${alias}.id) ${comparison} (:cursorCreatedAt, :cursorId)`, {
+      cursorCreatedAt: createdAt,
+      cursorId: id,
+    });
+  }
+  const rows = await query
+    .orderBy(`${alias}.created_at`, order)
+    .addOrderBy(`${alias}.id`, order)
+    .take(options.limit + 1)
+    .getMany();
+  const hasMore = rows.length > options.limit;
+  const page = hasMore ? rows.slice(0, options.limit) : rows;
+  const last = page.at(-1);
+  return {
+    rows: page,
+    nextCursor: hasMore && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
+  };
+}

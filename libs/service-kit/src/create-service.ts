@@ -1,0 +1,87 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { problemErrorHandler } from './error-handler';
+import { installHealthRoutes } from './health';
+import { loggerOptions } from './logger';
+import { installNotFoundHandler } from './not-found';
+import { sendProblem } from './problem';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import { buildValidatorCompiler } from './validation';
+
+export type ServiceInstance = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface ServiceOptions {
+  /** Service name, used in logs and the OpenAPI title. */
+  name: string;
+  version: string;
+  description: string;
+  logLevel: string;
+  /** Fastify's `trustProxy`: which hops may set X-Forwarded-For. */
+  trustProxy: boolean | string;
+  /** Where logs go; stdout when omitted. Tests pass a stream to read them. */
+  logStream?: DestinationStream;
+}
+
+/** Requests and bodies larger than this are refused with 413 (contract: 1 MiB). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The Fastify instance every service starts from: logging with request ids and redaction,
+ * problem+json errors (404/405/413/415 included), strict validation, OpenAPI at
+ * `/docs/openapi.json`, `/health` and `/health/ready`, and 503 for new requests while closing.
+ * Apps add their own plugins, decorators, hooks and routes on top, in that order.
+ */
+export async function createService(options: ServiceOptions): Promise<ServiceInstance> {
+  const app = Fastify({
+    logger: loggerOptions(options.logLevel, options.logStream),
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    trustProxy: options.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Replaced by our own hook below, so that the 503 is a problem+json like every other error.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(buildValidatorCompiler());
+  app.setErrorHandler(problemErrorHandler);
+  installNotFoundHandler(app);
+
+  // Only JSON bodies: Fastify's text/plain parser would let other types through.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `${options.name} service`, version: options.version, description: options.description },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+  });
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendProblem(request, reply, 'SERVICE_SHUTTING_DOWN');
+    }
+  });
+
+  installHealthRoutes(app);
+  return app;
+}

@@ -1,0 +1,11 @@
+export { createService, BODY_LIMIT_BYTES, type ServiceInstance, type ServiceOptions } from './create-service';
+export { runService, type Runnable } from './run-service';
+export { loadConfig, ConfigError, BaseServiceConfigSchema, parseTrustProxy, type BaseServiceConfig } from './config';
+export { AppError, isAppError } from './app-error';
+export { buildProblem, sendProblem } from './problem';
+export { problemErrorHandler } from './error-handler';
+export { encodeCursor, decodeCursor, setNextLink } from './pagination';
+export { installRedis } from './redis';
+export { redactUrl } from './logger';
+export { REQUEST_ID_HEADER } from './request-id';
+export type { ReadinessCheck } from './health';

@@ -1,0 +1,34 @@
+import { ErrorCodes, PROBLEM_CONTENT_TYPE, problemTypeOf, type ErrorCode, type Problem, type ProblemFieldError } from '@shop/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export function buildProblem(
+  request: FastifyRequest,
+  code: ErrorCode,
+  detail?: string,
+  errors?: ProblemFieldError[],
+): Problem {
+  const { status, title } = ErrorCodes[code];
+  return {
+    type: problemTypeOf(code),
+    title,
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    // The path only: a query string may carry tokens.
+    instance: request.url.split('?')[0] ?? request.url,
+    code,
+    requestId: String(request.id),
+    ...(errors === undefined ? {} : { errors }),
+  };
+}
+
+/** Sends a problem+json reply. Serialised by hand: it must work even when no route matched. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail?: string,
+  errors?: ProblemFieldError[],
+): FastifyReply {
+  const problem = buildProblem(request, code, detail, errors);
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(problem);
+}

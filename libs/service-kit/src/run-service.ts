@@ -1,0 +1,35 @@
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError } from './config';
+
+export interface Runnable {
+  app: FastifyInstance;
+  host: string;
+  port: number;
+  graceMs: number;
+}
+
+/**
+ * What every `main.ts` does: build, listen, and on SIGINT/SIGTERM stop taking requests, let
+ * those in flight finish (up to the grace period), then close. A bad config exits with the
+ * list of what is wrong, without a stack trace.
+ */
+export async function runService(start: () => Promise<Runnable>): Promise<void> {
+  let runnable: Runnable;
+  try {
+    runnable = await start();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const { app, host, port, graceMs } = runnable;
+  closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an uncaught error');
+    else app.log.info({ signal }, 'shutting down gracefully');
+    await app.close();
+  });
+  await app.listen({ host, port });
+}

@@ -1,0 +1,14 @@
+import { Ajv, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/**
+ * Bodies are validated strictly (no type coercion, unknown properties rejected, never silently
+ * removed); querystrings, params and headers arrive as strings, so those are coerced.
+ */
+export function buildValidatorCompiler(): FastifySchemaCompiler<unknown> {
+  const common: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false };
+  const bodyAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
+  const stringsAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : stringsAjv).compile(schema as object);
+}

@@ -1,0 +1,79 @@
+import type { Scope } from '@shop/contracts';
+import { AppError } from '@shop/service-kit';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Principal } from './principal';
+import { InvalidTokenError, KeysUnavailableError, verifyAccessToken, type AccessTokenPolicy } from './verify-access-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller, or null for an anonymous request. */
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** onRequest hook: the request must carry a valid access token. */
+    requireAuth: onRequestAsyncHookHandler;
+    /** onRequest hook: the request must carry a valid access token with every one of these scopes. */
+    requireScopes(...scopes: Scope[]): onRequestAsyncHookHandler;
+  }
+}
+
+export interface TokenVerifierOptions extends AccessTokenPolicy {
+  /** The `realm` of `WWW-Authenticate` challenges. */
+  realm?: string;
+}
+
+/**
+ * Verifies `Authorization: Bearer` on every request that carries one, before any handler runs,
+ * and exposes the caller as `request.principal`. A request with a bad token is refused even on a
+ * public route: a client that sends credentials wants to know they are wrong.
+ */
+export function installTokenVerifier(app: FastifyInstance, options: TokenVerifierOptions): void {
+  const realm = options.realm ?? 'shop';
+  const challenge = (error?: string, description?: string) =>
+    error ? `Bearer realm="${realm}", error="${error}", error_description="${description ?? error}"` : `Bearer realm="${realm}"`;
+
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(header);
+    if (!match?.[1]) {
+      throw new AppError('AUTH_TOKEN_INVALID', 'The Authorization header must be "Bearer <token>"', {
+        headers: { 'www-authenticate': challenge('invalid_request', 'malformed Authorization header') },
+      });
+    }
+    try {
+      request.principal = await verifyAccessToken(match[1], options);
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) {
+        request.log.error({ err: error.cause }, 'token verification keys unavailable');
+        throw new AppError('AUTH_KEYS_UNAVAILABLE', 'Try again shortly', { headers: { 'retry-after': '1' } });
+      }
+      const reason = error instanceof InvalidTokenError ? error.message : 'the token is not valid';
+      request.log.info({ reason }, 'access token refused');
+      throw new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': challenge('invalid_token', reason) } });
+    }
+  });
+
+  const requireAuth: onRequestAsyncHookHandler = async function (request: FastifyRequest, _reply: FastifyReply) {
+    if (request.principal === null) {
+      throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>"', {
+        headers: { 'www-authenticate': challenge() },
+      });
+    }
+  };
+  app.decorate('requireAuth', requireAuth);
+
+  app.decorate('requireScopes', (...scopes: Scope[]): onRequestAsyncHookHandler => {
+    return async function (request: FastifyRequest, reply: FastifyReply) {
+      await requireAuth.call(this, request, reply);
+      const missing = scopes.filter((scope) => !request.principal?.scopes.includes(scope));
+      if (missing.length > 0) {
+        throw new AppError('AUTH_SCOPE_REQUIRED', `This needs the scope ${missing.join(' ')}`, {
+          headers: { 'www-authenticate': challenge('insufficient_scope', `requires ${scopes.join(' ')}`) },
+        });
+      }
+    };
+  });
+}
