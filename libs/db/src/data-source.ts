@@ -19,7 +19,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error', 'warn', 'migration'],
+    logging: ['warn', 'migration'],
     extra: {
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 5_000,

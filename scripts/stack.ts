@@ -1,0 +1,112 @@
+/**
+ * Runs the whole stack as plain processes against local PostgreSQL and Redis, one database per
+ * service, with the same variables as docker-compose.yml. Ctrl-C stops every service gracefully.
+ *
+ *   npm run stack
+ *
+ * Dev only: the defaults below (admin password, a signing key generated into .dev/) are for a
+ * laptop, never for a deployment.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { ensureDatabase } from '@shop/db';
+
+const POSTGRES = process.env.STACK_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface ServiceSpec {
+  name: string;
+  port: number;
+  database?: string;
+  env?: Record<string, string>;
+}
+
+const KEY_FILE = '.dev/jwt-private.pem';
+if (!existsSync(KEY_FILE)) {
+  mkdirSync('.dev', { recursive: true });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileSync(KEY_FILE, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+}
+
+const JWKS_URL = 'http://127.0.0.1:3001/.well-known/jwks.json';
+const allServices: ServiceSpec[] = [
+  {
+    name: 'auth',
+    port: 3001,
+    database: 'shop_auth',
+    env: {
+      JWT_PRIVATE_KEY_FILE: KEY_FILE,
+      ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'admin@example.com', // dev only
+      ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password', // dev only
+    },
+  },
+  { name: 'catalog', port: 3002, database: 'shop_catalog', env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'orders', port: 3003, database: 'shop_orders', env: { AUTH_JWKS_URL: JWKS_URL, CATALOG_URL: 'http://127.0.0.1:3002' } },
+  {
+    name: 'gateway',
+    port: 8080,
+    env: { AUTH_URL: 'http://127.0.0.1:3001', CATALOG_URL: 'http://127.0.0.1:3002', ORDERS_URL: 'http://127.0.0.1:3003', AUTH_JWKS_URL: JWKS_URL },
+  },
+];
+// Services join the stack as they land in apps/.
+const services = allServices.filter((service) => existsSync(`apps/${service.name}/src/main.ts`));
+
+const children: ChildProcess[] = [];
+
+function run(name: string, script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = `${name.padEnd(8)}| `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code ?? 0));
+  });
+}
+
+for (const service of services) {
+  const env: Record<string, string> = {
+    PORT: String(service.port),
+    HOST: '127.0.0.1',
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `${service.name}:`,
+    ...service.env,
+  };
+  if (service.database) {
+    env.DATABASE_URL = `${POSTGRES}/${service.database}`;
+    await ensureDatabase(env.DATABASE_URL);
+    const code = await exited(run(service.name, `apps/${service.name}/src/migrate.ts`, env));
+    if (code !== 0) throw new Error(`${service.name}: migrations failed`);
+  }
+  const child = run(service.name, `apps/${service.name}/src/main.ts`, env);
+  children.push(child);
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      process.stdout.write(`${service.name} exited (${signal ?? code}); stopping the stack\n`);
+      void stop(1);
+    }
+  });
+}
+process.stdout.write(`stack: ${services.map((s) => `${s.name} on :${s.port}`).join(', ')}. Ctrl-C stops it.\n`);
+
+let stopping = false;
+async function stop(code = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map(exited));
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
