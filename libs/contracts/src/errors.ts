@@ -31,6 +31,12 @@ export const ErrorCodes = {
   AUTH_LAST_ADMIN: { status: 409, title: 'The last admin cannot be demoted' },
   AUTH_API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
   AUTH_API_KEY_INVALID: { status: 401, title: 'The API key is not valid' },
+
+  // catalog service
+
+  // orders service
+
+  // gateway
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -2,3 +2,6 @@ export * from './errors';
 export * from './problem';
 export * from './common';
 export * from './auth';
+export * from './catalog';
+export * from './orders';
+export * from './events';

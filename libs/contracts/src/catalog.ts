@@ -1,0 +1,2 @@
+// Catalog: products, categories and stock reservations.
+export {};

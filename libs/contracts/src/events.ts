@@ -1,0 +1,2 @@
+// Versioned event names and their payload schemas.
+export {};

@@ -1,0 +1,2 @@
+// Orders: the public order API.
+export {};

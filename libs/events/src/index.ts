@@ -1,0 +1,2 @@
+// The event backbone: transactional outbox, relay to Redis Streams, idempotent consumers.
+export {};
