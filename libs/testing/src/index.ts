@@ -1,3 +1,4 @@
 export { createTestDatabase, uniqueName, TEST_DATABASE_URL, TEST_REDIS_URL, type Teardown } from './test-database';
 export { createTestRedisPrefix, deleteKeysWithPrefix } from './test-redis';
 export { buildTestService, type BuildTestServiceOptions, type TestServiceEnv } from './build-test-service';
+export { createTestTokenIssuer, TEST_ISSUER, TEST_AUDIENCE, type TestTokenIssuer } from './test-tokens';
