@@ -1,12 +1,14 @@
 // Bundles one app (its own code and the libs it imports) into dist/apps/<name>; npm packages stay
 // external and come from the image's production node_modules.
+import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const name = process.argv[2];
 if (!name) throw new Error('usage: node scripts/build-app.mjs <app>');
 
 await build({
-  entryPoints: [`apps/${name}/src/main.ts`, `apps/${name}/src/migrate.ts`],
+  // Services without a database (the gateway) have no migrate.ts.
+  entryPoints: ['main', 'migrate', 'seed'].map((entry) => `apps/${name}/src/${entry}.ts`).filter((file) => existsSync(file)),
   outdir: `dist/apps/${name}`,
   bundle: true,
   platform: 'node',
