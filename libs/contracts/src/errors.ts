@@ -33,10 +33,26 @@ export const ErrorCodes = {
   AUTH_API_KEY_INVALID: { status: 401, title: 'The API key is not valid' },
 
   // catalog service
+  CATALOG_PRODUCT_NOT_FOUND: { status: 404, title: 'Product not found' },
+  CATALOG_SKU_TAKEN: { status: 409, title: 'Another product already has this SKU' },
+  CATALOG_CATEGORY_NOT_FOUND: { status: 404, title: 'Category not found' },
+  CATALOG_CATEGORY_IN_USE: { status: 409, title: 'Products still belong to this category' },
+  CATALOG_SLUG_TAKEN: { status: 409, title: 'Another category already has this slug' },
 
   // orders service
+  ORDERS_ORDER_NOT_FOUND: { status: 404, title: 'Order not found' },
+  ORDERS_DUPLICATE_PRODUCT: { status: 400, title: 'Each product may appear once per order' },
+  ORDERS_NOT_CANCELLABLE: { status: 409, title: 'The order can no longer be cancelled' },
+  ORDERS_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with another request' },
+  ORDERS_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  ORDERS_INVALID_IDEMPOTENCY_KEY: { status: 400, title: 'The Idempotency-Key header is not valid' },
 
   // gateway
+  GATEWAY_UPSTREAM_UNAVAILABLE: { status: 503, title: 'The service behind this route is unavailable' },
+  GATEWAY_UPSTREAM_TIMEOUT: { status: 504, title: 'The service behind this route did not answer in time' },
+  GATEWAY_BAD_UPSTREAM_RESPONSE: { status: 502, title: 'The service behind this route failed to answer' },
+  GATEWAY_CIRCUIT_OPEN: { status: 503, title: 'The service behind this route is failing; requests are paused' },
+  GATEWAY_UPGRADE_REQUIRED: { status: 426, title: 'This route speaks WebSocket only' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,2 +1,70 @@
 // Orders: the public order API.
-export {};
+import { Type, type Static } from '@sinclair/typebox';
+import { PageSchema, TimestampSchema, UuidSchema } from './common';
+
+export const OrderStatuses = ['pending', 'confirmed', 'rejected', 'cancelled'] as const;
+export const OrderStatusSchema = Type.Union(OrderStatuses.map((status) => Type.Literal(status)));
+export type OrderStatus = Static<typeof OrderStatusSchema>;
+
+export const MAX_ORDER_LINES = 50;
+export const MAX_LINE_QUANTITY = 1000;
+
+export const PlaceOrderBodySchema = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          productId: UuidSchema,
+          quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_ORDER_LINES, description: 'Distinct products; prices come from the catalog' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
+
+export const OrderItemSchema = Type.Object({
+  productId: UuidSchema,
+  /** Known once the catalog has reserved the stock; null while pending or when rejected. */
+  sku: Type.Union([Type.String(), Type.Null()]),
+  name: Type.Union([Type.String(), Type.Null()]),
+  quantity: Type.Integer(),
+  unitPriceCents: Type.Union([Type.Integer(), Type.Null()]),
+  lineTotalCents: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type OrderItem = Static<typeof OrderItemSchema>;
+
+export const OrderSchema = Type.Object({
+  id: UuidSchema,
+  userId: UuidSchema,
+  status: OrderStatusSchema,
+  items: Type.Array(OrderItemSchema),
+  totalCents: Type.Union([Type.Integer(), Type.Null()]),
+  currency: Type.String(),
+  rejectionReason: Type.Union([Type.String(), Type.Null()], { description: 'Set only when rejected: out_of_stock, product_not_found, ...' }),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+});
+export type Order = Static<typeof OrderSchema>;
+export const OrderPageSchema = PageSchema(OrderSchema);
+
+export const OrderListQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  status: Type.Optional(OrderStatusSchema),
+  userId: Type.Optional(UuidSchema),
+});
+export type OrderListQuery = Static<typeof OrderListQuerySchema>;
+
+/** Pushed over the WebSocket at GET /v1/orders/events each time one of the caller's orders changes. */
+export const OrderUpdatedMessageSchema = Type.Object({
+  type: Type.Literal('order.updated'),
+  order: OrderSchema,
+});
+export type OrderUpdatedMessage = Static<typeof OrderUpdatedMessageSchema>;
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const MAX_PREFER_WAIT_SECONDS = 10;

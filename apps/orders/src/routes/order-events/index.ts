@@ -1,0 +1,93 @@
+import { ProblemSchema, type OrderUpdatedMessage } from '@shop/contracts';
+import { AppError } from '@shop/service-kit';
+import { InvalidTokenError, verifyAccessToken } from '@shop/token-verifier';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { OrderChange } from '../../domain/order-feed';
+import { loadOrder } from '../../domain/orders';
+import type { OrdersServices } from '../../services';
+
+/**
+ * `GET /v1/orders/events` (WebSocket): `{type: "order.updated", order}` each time one of the
+ * caller's orders changes. Lives in the orders service because that is where changes are known
+ * first (PostgreSQL NOTIFY from the transaction that made them, on every replica); the gateway
+ * only proxies the upgrade. A client that reconnects catches up with `GET /v1/orders`.
+ */
+const orderEventRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = async (app, { services }) => {
+  const socketsByUser = new Map<string, Set<WebSocket>>();
+  const alive = new WeakSet<WebSocket>();
+
+  const onChange = async (change: OrderChange) => {
+    const sockets = socketsByUser.get(change.userId);
+    if (!sockets?.size) return;
+    try {
+      const order = await loadOrder(services.db, change.orderId);
+      if (!order) return;
+      const message = JSON.stringify({ type: 'order.updated', order } satisfies OrderUpdatedMessage);
+      for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(message);
+    } catch (error) {
+      app.log.warn({ err: error, orderId: change.orderId }, 'could not push an order update');
+    }
+  };
+  services.feed.on('change', onChange);
+
+  // Heartbeats keep idle connections open through proxies and find the dead ones.
+  const heartbeat = setInterval(() => {
+    for (const sockets of socketsByUser.values()) {
+      for (const socket of sockets) {
+        if (!alive.has(socket)) {
+          socket.terminate();
+          continue;
+        }
+        alive.delete(socket);
+        socket.ping();
+      }
+    }
+  }, services.config.WS_HEARTBEAT_MS);
+  heartbeat.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat);
+    services.feed.off('change', onChange);
+    for (const sockets of socketsByUser.values()) for (const socket of sockets) socket.close(1001, 'server shutting down');
+  });
+
+  app.get('/v1/orders/events', {
+    websocket: true,
+    schema: {
+      tags: ['orders'],
+      summary: 'WebSocket: live updates of the caller’s orders',
+      description: 'Authenticate with `Authorization: Bearer` or the `access_token` query parameter. Messages: `{type: "order.updated", order}`.',
+      security: [{ bearerAuth: [] }],
+      querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 4096 })) }),
+      response: { 401: ProblemSchema },
+    },
+    onRequest: async (request: FastifyRequest) => {
+      const token = (request.query as { access_token?: string }).access_token;
+      if (request.principal === null && token) {
+        try {
+          request.principal = await verifyAccessToken(token, services.tokenPolicy);
+        } catch (error) {
+          const reason = error instanceof InvalidTokenError ? error.message : 'the token is not valid';
+          throw new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': `Bearer realm="shop", error="invalid_token"` } });
+        }
+      }
+    },
+    preHandler: app.requireAuth,
+  }, (socket: WebSocket, request: FastifyRequest) => {
+      const userId = request.principal!.userId;
+      const sockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
+      socketsByUser.set(userId, sockets);
+      sockets.add(socket);
+      alive.add(socket);
+      socket.on('pong', () => alive.add(socket));
+      socket.on('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0) socketsByUser.delete(userId);
+      });
+  });
+};
+
+export default orderEventRoutes;

@@ -1,0 +1,13 @@
+import type { AccessTokenPolicy } from '@shop/token-verifier';
+import type { DataSource } from 'typeorm';
+import type { OrdersConfig } from './config';
+import type { OrderChangeFeed } from './domain/order-feed';
+
+/** What orders' routes work with, built once in `buildApp` and handed to each route plugin. */
+export interface OrdersServices {
+  config: OrdersConfig;
+  db: DataSource;
+  feed: OrderChangeFeed;
+  /** How tokens are verified: also used for the WebSocket's `access_token` query parameter. */
+  tokenPolicy: AccessTokenPolicy;
+}

@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEnvelope, EventPayload, EventType } from '@shop/contracts';
+import type { EntityManager } from 'typeorm';
+import { eventStream } from './streams';
+import { payloadProblems } from './validation';
+
+/** An event as a producer states it; the id and time are filled in unless given. */
+export type NewEvent = {
+  [T in EventType]: {
+    type: T;
+    /** The producing service, e.g. `orders`; its stream is `events:<source>` unless `stream` says otherwise. */
+    source: string;
+    payload: EventPayload<T>;
+    id?: string;
+    occurredAt?: Date;
+    stream?: string;
+  };
+}[EventType];
+
+/** Set on the transaction's query runner, so a relay in this process hears of the commit at once. */
+export const OUTBOX_WRITTEN = '@shop/events:outbox-written';
+
+/**
+ * Records an event in the outbox within the caller's transaction: it is published if and only if
+ * the transaction commits. A payload that breaks its contract throws here, in the producer, where
+ * the bug is, and rolls the change back with it.
+ */
+export async function appendEvent<E extends NewEvent>(manager: EntityManager, event: E): Promise<EventEnvelope<E['type']>> {
+  const queryRunner = manager.queryRunner;
+  if (!queryRunner?.isTransactionActive) {
+    throw new Error('appendEvent needs the EntityManager of an open transaction (withTransaction / dataSource.transaction)');
+  }
+  const problems = payloadProblems(event.type, event.payload);
+  if (problems !== undefined) throw new Error(`invalid ${event.type} payload: ${problems}`);
+  const envelope = {
+    id: event.id ?? randomUUID(),
+    type: event.type,
+    source: event.source,
+    occurredAt: (event.occurredAt ?? new Date()).toISOString(),
+    payload: event.payload,
+  } as EventEnvelope<E['type']>;
+  await manager.query(
+    `INSERT INTO outbox (event_id, stream, type, source, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [envelope.id, event.stream ?? eventStream(event.source), envelope.type, envelope.source, JSON.stringify(envelope.payload), envelope.occurredAt],
+  );
+  queryRunner.data[OUTBOX_WRITTEN] = true;
+  return envelope;
+}

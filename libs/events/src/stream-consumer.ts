@@ -1,0 +1,397 @@
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { EventEnvelope, EventType } from '@shop/contracts';
+import { isEventType } from '@shop/contracts';
+import { isPgError, PgErrorCodes, withTransaction, type IsolationLevel } from '@shop/db';
+import type { Redis } from 'ioredis';
+import type { DataSource, EntityManager } from 'typeorm';
+import { silentLogger, type EventLogger } from './logger';
+import { closeConnection, deadLetterStream, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection } from './streams';
+import { Backoff, Timer } from './timer';
+import { checkEvent } from './validation';
+
+/** Where an event came from, for logs and for handlers that care how often it was tried. */
+export interface Delivery {
+  stream: string;
+  entryId: string;
+  /** 1 on the first delivery; more after failures, crashes and reclaims. */
+  deliveries: number;
+}
+
+/**
+ * Applies one event. `manager` is the transaction that also records the event as processed, so
+ * the effect and the deduplication commit together; `appendEvent(manager, ...)` emits follow-up
+ * events in it too. Throwing rolls everything back and the event is tried again later.
+ */
+export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, manager: EntityManager, delivery: Delivery) => Promise<void>;
+export type EventHandlers = { [T in EventType]?: EventHandler<T> };
+
+export interface StreamConsumerOptions {
+  /** The service's client: the consumer opens connections of its own with the same address and key prefix. */
+  redis: Redis;
+  dataSource: DataSource;
+  /** The consuming service (`catalog`): its consumer group, and its name in `processed_events`. */
+  group: string;
+  /** This instance within the group. Keep it stable across restarts (a pod or host name) to re-read its own pending entries. */
+  consumerName?: string;
+  /** The streams to read, e.g. `['events:orders']`. */
+  streams: string[];
+  /** One per event type the service reacts to; other types on the streams are acknowledged and skipped. */
+  handlers: EventHandlers;
+  /** Failed deliveries after which an event goes to the dead letter instead. */
+  maxDeliveries?: number;
+  /** An entry pending this long (its consumer crashed, or its handler failed) is claimed and tried again. */
+  claimIdleMs?: number;
+  /** How often to look for such entries. */
+  claimIntervalMs?: number;
+  /** Entries read per stream per round trip. */
+  batchSize?: number;
+  /** How long one read waits for new entries; also the longest `stop()` waits for a read to end. */
+  blockMs?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  deadLetterStream?: string;
+  isolation?: IsolationLevel;
+  logger?: EventLogger;
+}
+
+type StreamEntry = [id: string, fields: string[] | null];
+type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
+type ClaimReply = [next: string, entries: StreamEntry[], deleted?: string[]];
+
+/** The database, not the event, is at fault: wait for it rather than count a failed delivery. */
+class DatabaseUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('database unavailable', { cause });
+  }
+}
+
+const CONFLICT_RETRIES = 3;
+let instances = 0;
+
+/**
+ * Consumes Redis Streams as one consumer of a group, at least once, and applies each event at
+ * most once through `processed_events`, so effectively once.
+ *
+ * - Reads new entries with XREADGROUP; acknowledges an entry only after its transaction committed.
+ * - On start, and after any failure, first re-reads its own pending entries (from id 0).
+ * - Claims entries idle for `claimIdleMs` (XAUTOCLAIM): a crashed consumer's, or its own failures.
+ * - After `maxDeliveries` failed deliveries, or at once for an event that breaks its contract or
+ *   has a type unknown to the contracts, moves the entry to the dead-letter stream and goes on.
+ *   A handler failure while the database is unreachable does not count: the consumer waits for
+ *   the database instead, so an outage never dead-letters good events.
+ * - A missing group (Redis restarted empty or flushed: NOGROUP) is recreated from the start of
+ *   the stream, so events the relay replays into it are read; duplicates are skipped.
+ * - Redis or database down: backs off and retries until they are back, never busy-loops.
+ */
+export class StreamConsumer {
+  readonly #template: Redis;
+  readonly #dataSource: DataSource;
+  readonly #group: string;
+  readonly #consumerName: string;
+  readonly #streams: string[];
+  readonly #handlers: EventHandlers;
+  readonly #maxDeliveries: number;
+  readonly #claimIdleMs: number;
+  readonly #claimIntervalMs: number;
+  readonly #batchSize: number;
+  readonly #blockMs: number;
+  readonly #deadLetterStream: string;
+  readonly #isolation: IsolationLevel;
+  readonly #logger: EventLogger;
+  readonly #backoff: Backoff;
+  readonly #pause = new Timer();
+  #commands: Redis | undefined;
+  #reader: Redis | undefined;
+  #prefix = '';
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #groupsReady = false;
+  #ownPendingToReread = true;
+  #nextClaimAt = 0;
+
+  constructor(options: StreamConsumerOptions) {
+    if (!options.group) throw new Error('StreamConsumer needs a group (the consuming service)');
+    if (options.streams.length === 0) throw new Error('StreamConsumer needs at least one stream');
+    for (const type of Object.keys(options.handlers)) {
+      if (!isEventType(type)) throw new Error(`StreamConsumer has a handler for ${type}, which is no event type in the contracts`);
+    }
+    instances += 1;
+    this.#template = options.redis;
+    this.#dataSource = options.dataSource;
+    this.#group = options.group;
+    this.#consumerName = options.consumerName ?? `${hostname()}-${process.pid}-${instances}`;
+    this.#streams = [...new Set(options.streams)];
+    this.#handlers = options.handlers;
+    this.#maxDeliveries = options.maxDeliveries ?? 5;
+    this.#claimIdleMs = options.claimIdleMs ?? 15_000;
+    this.#claimIntervalMs = options.claimIntervalMs ?? Math.min(this.#claimIdleMs, 5_000);
+    this.#batchSize = options.batchSize ?? 10;
+    this.#blockMs = options.blockMs ?? 1_000;
+    this.#deadLetterStream = options.deadLetterStream ?? deadLetterStream(options.group);
+    this.#isolation = options.isolation ?? 'READ COMMITTED';
+    this.#logger = options.logger ?? silentLogger;
+    this.#backoff = new Backoff(options.initialBackoffMs ?? 100, options.maxBackoffMs ?? 5_000);
+  }
+
+  get consumerName(): string {
+    return this.#consumerName;
+  }
+
+  /** Starts consuming in the background; Redis need not be up yet. */
+  start(): void {
+    if (this.#running) return;
+    this.#stopping = false;
+    this.#groupsReady = false;
+    this.#ownPendingToReread = true;
+    this.#nextClaimAt = 0;
+    this.#prefix = keyPrefixOf(this.#template);
+    const label = `consumer ${this.#group}/${this.#consumerName}`;
+    this.#commands = openConnection(this.#template, { commandTimeout: 2_000 }, this.#logger, label);
+    // Blocking reads get a connection of their own, with room for the block in its timeout.
+    this.#reader = openConnection(this.#template, { commandTimeout: this.#blockMs + 2_000 }, this.#logger, `${label} (reads)`);
+    this.#running = this.#run();
+  }
+
+  /**
+   * Lets the event in hand finish (committed and acknowledged, or rolled back and left pending),
+   * then closes. Entries read but not yet handled stay pending: this consumer re-reads them when
+   * it starts again under the same name, or another claims them after `claimIdleMs`.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#stopping = true;
+    this.#pause.wake();
+    await this.#running;
+    this.#running = undefined;
+    await this.#leaveGroupIfIdle();
+    await Promise.all([this.#commands, this.#reader].map((connection) => connection && closeConnection(connection)));
+    this.#commands = undefined;
+    this.#reader = undefined;
+  }
+
+  async #run(): Promise<void> {
+    this.#logger.info({ group: this.#group, consumer: this.#consumerName, streams: this.#streams }, 'stream consumer started');
+    while (!this.#stopping) {
+      try {
+        if (!this.#groupsReady) await this.#createGroups();
+        if (this.#ownPendingToReread) {
+          await this.#rereadOwnPending();
+          this.#ownPendingToReread = false;
+        }
+        if (Date.now() >= this.#nextClaimAt) {
+          await this.#claimIdle();
+          this.#nextClaimAt = Date.now() + this.#claimIntervalMs;
+        }
+        await this.#readNew();
+        if (this.#backoff.failures > 0) this.#logger.info({ failures: this.#backoff.failures }, 'stream consumer recovered');
+        this.#backoff.reset();
+      } catch (error) {
+        if (this.#stopping) break;
+        // Whatever was in hand may be pending unacknowledged: look at it first once things work again.
+        this.#ownPendingToReread = true;
+        if (isNoGroupError(error) && this.#groupsReady) {
+          this.#logger.warn({ err: error, group: this.#group }, 'consumer group missing (Redis restarted empty or was flushed); recreating it');
+          this.#groupsReady = false;
+          continue;
+        }
+        const wait = this.#backoff.next();
+        const level = this.#backoff.failures === 1 ? 'warn' : 'debug';
+        const what = error instanceof DatabaseUnavailableError ? 'database unavailable' : 'stream consumer failed';
+        this.#logger[level]({ err: error instanceof DatabaseUnavailableError ? error.cause : error, failures: this.#backoff.failures, retryInMs: wait }, `${what}; retrying`);
+        await this.#pause.sleep(wait);
+      }
+    }
+    this.#logger.info({ group: this.#group, consumer: this.#consumerName }, 'stream consumer stopped');
+  }
+
+  /** From id 0, so a group recreated after Redis lost its data still reads what the relay replays. */
+  async #createGroups(): Promise<void> {
+    for (const stream of this.#streams) {
+      try {
+        await this.#commands!.xgroup('CREATE', this.#prefix + stream, this.#group, '0', 'MKSTREAM');
+        this.#logger.info({ stream, group: this.#group }, 'consumer group created');
+      } catch (error) {
+        if (!isBusyGroupError(error)) throw error;
+      }
+    }
+    this.#groupsReady = true;
+  }
+
+  /** Entries delivered to this consumer earlier and never acknowledged (it crashed, or stopped mid-batch). */
+  async #rereadOwnPending(): Promise<void> {
+    for (const stream of this.#streams) {
+      let after = '0';
+      while (!this.#stopping) {
+        const reply = (await this.#commands!.call('XREADGROUP', 'GROUP', this.#group, this.#consumerName, 'COUNT', this.#batchSize, 'STREAMS', stream, after)) as ReadReply;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length === 0) break;
+        await this.#processAll(stream, entries, await this.#deliveryCounts(stream, entries));
+        after = entries.at(-1)![0];
+      }
+    }
+  }
+
+  async #claimIdle(): Promise<void> {
+    for (const stream of this.#streams) {
+      let cursor = '0-0';
+      // A bounded sweep per round, so claiming never starves new entries.
+      for (let round = 0; round < 10 && !this.#stopping; round += 1) {
+        const [next, entries, deleted = []] = (await this.#commands!.call(
+          'XAUTOCLAIM', stream, this.#group, this.#consumerName, this.#claimIdleMs, cursor, 'COUNT', this.#batchSize,
+        )) as ClaimReply;
+        if (deleted.length > 0) this.#logger.warn({ stream, entryIds: deleted }, 'pending entries were trimmed from the stream before they were processed');
+        if (entries.length > 0) {
+          this.#logger.info({ stream, count: entries.length }, 'claimed idle entries');
+          await this.#processAll(stream, entries, await this.#deliveryCounts(stream, entries));
+        }
+        if (next === '0-0') break;
+        cursor = next;
+      }
+    }
+  }
+
+  async #readNew(): Promise<void> {
+    const reply = (await this.#reader!.call(
+      'XREADGROUP', 'GROUP', this.#group, this.#consumerName, 'COUNT', this.#batchSize, 'BLOCK', this.#blockMs,
+      'STREAMS', ...this.#streams, ...this.#streams.map(() => '>'),
+    )) as ReadReply;
+    for (const [prefixedStream, entries] of reply ?? []) {
+      await this.#processAll(prefixedStream.slice(this.#prefix.length), entries, new Map());
+    }
+  }
+
+  /** How often each entry has been delivered: Redis counts, so crashes count too. */
+  async #deliveryCounts(stream: string, entries: StreamEntry[]): Promise<Map<string, number>> {
+    const pending = (await this.#commands!.xpending(
+      stream, this.#group, entries[0]![0], entries.at(-1)![0], entries.length + 100, this.#consumerName,
+    )) as [id: string, consumer: string, idleMs: number, deliveries: number][];
+    return new Map(pending.map(([id, , , deliveries]) => [id, deliveries]));
+  }
+
+  async #processAll(stream: string, entries: StreamEntry[], deliveryCounts: Map<string, number>): Promise<void> {
+    for (const [entryId, fields] of entries) {
+      if (this.#stopping) return;
+      await this.#process({ stream, entryId, deliveries: deliveryCounts.get(entryId) ?? 1 }, fields);
+    }
+  }
+
+  async #process(delivery: Delivery, fields: string[] | null): Promise<void> {
+    if (fields === null) {
+      // Redis 6.2 hands back pending entries that were trimmed away as empty ones: nothing to apply.
+      this.#logger.warn({ ...delivery }, 'pending entry no longer in the stream; acknowledging it');
+      await this.acknowledge(delivery);
+      return;
+    }
+    const raw = fieldOf(fields, 'event');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw ?? '');
+    } catch {
+      await this.#deadLetter(delivery, raw, 'invalid_json', 'the entry has no JSON event field');
+      return;
+    }
+    const envelope = parsed as { type?: unknown };
+    if (typeof envelope?.type === 'string' && isEventType(envelope.type) && !this.#handlers[envelope.type]) {
+      // Another service's business: streams carry every event of their producer.
+      this.#logger.debug({ ...delivery, type: envelope.type }, 'event not handled by this group; skipped');
+      await this.acknowledge(delivery);
+      return;
+    }
+    const check = checkEvent(parsed);
+    if (!check.ok) {
+      await this.#deadLetter(delivery, raw, check.reason, check.detail);
+      return;
+    }
+    await this.#apply(delivery, check.event, raw!);
+  }
+
+  async #apply(delivery: Delivery, event: EventEnvelope, raw: string): Promise<void> {
+    const handler = this.#handlers[event.type] as EventHandler<EventType>;
+    const log = { ...delivery, eventId: event.id, type: event.type, group: this.#group };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const applied = await withTransaction(
+          this.#dataSource,
+          async (manager) => {
+            const recorded = await manager.query(
+              `INSERT INTO processed_events (consumer, event_id, event_type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id`,
+              [this.#group, event.id, event.type],
+            );
+            if (recorded.length === 0) return false;
+            await handler(event, manager, delivery);
+            return true;
+          },
+          this.#isolation,
+        );
+        this.#logger.debug(log, applied ? 'event applied' : 'event already applied; skipped');
+        break;
+      } catch (error) {
+        // Two transactions that collided: trying again at once almost always works.
+        const conflict = isPgError(error, PgErrorCodes.SERIALIZATION_FAILURE) || isPgError(error, PgErrorCodes.DEADLOCK_DETECTED);
+        if (conflict && attempt <= CONFLICT_RETRIES) {
+          await delay(Math.random() * 20 * attempt);
+          continue;
+        }
+        if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
+        if (delivery.deliveries >= this.#maxDeliveries) {
+          await this.#deadLetter(delivery, raw, 'handler_failed', error instanceof Error ? error.message : String(error), error);
+          return;
+        }
+        this.#logger.warn({ ...log, err: error, maxDeliveries: this.#maxDeliveries, retryAfterMs: this.#claimIdleMs }, 'event handler failed; the event stays pending');
+        return;
+      }
+    }
+    await this.acknowledge(delivery);
+  }
+
+  /** Protected so a test can stand in for a crash between the commit and the acknowledgement. */
+  protected async acknowledge(delivery: Delivery): Promise<void> {
+    await this.#commands!.xack(delivery.stream, this.#group, delivery.entryId);
+  }
+
+  async #deadLetter(delivery: Delivery, raw: string | undefined, reason: string, detail: string, error?: unknown): Promise<void> {
+    const transaction = this.#commands!.multi();
+    transaction.xadd(
+      this.#deadLetterStream, 'MAXLEN', '~', '100000', '*',
+      'reason', reason, 'detail', detail.slice(0, 2_000), 'stream', delivery.stream, 'entryId', delivery.entryId,
+      'group', this.#group, 'consumer', this.#consumerName, 'deliveries', String(delivery.deliveries),
+      'event', raw ?? '', 'deadAt', new Date().toISOString(),
+    );
+    transaction.xack(delivery.stream, this.#group, delivery.entryId);
+    const results = await transaction.exec();
+    if (!results) throw new Error('redis discarded the dead-letter transaction');
+    for (const [failure] of results) if (failure) throw failure;
+    this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterStream: this.#deadLetterStream }, 'event moved to the dead letter');
+  }
+
+  async #databaseReachable(): Promise<boolean> {
+    try {
+      await this.#dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A consumer with nothing pending leaves the group, so names from past deployments do not pile up. */
+  async #leaveGroupIfIdle(): Promise<void> {
+    const commands = this.#commands;
+    if (commands?.status !== 'ready') return;
+    for (const stream of this.#streams) {
+      try {
+        const pending = await commands.xpending(stream, this.#group, '-', '+', 1, this.#consumerName);
+        if ((pending as unknown[]).length === 0) await commands.xgroup('DELCONSUMER', this.#prefix + stream, this.#group, this.#consumerName);
+      } catch (error) {
+        this.#logger.debug({ err: error, stream }, 'could not leave the consumer group');
+      }
+    }
+  }
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    if (fields[index] === name) return fields[index + 1];
+  }
+  return undefined;
+}
