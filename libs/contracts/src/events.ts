@@ -73,7 +73,7 @@ export const ProductSnapshotV1Schema = Type.Object({
   productId: UuidSchema,
   sku: Type.String(),
   name: Type.String(),
-  description: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
   priceCents: CentsSchema,
   currency: CurrencySchema,
   categoryId: Type.Union([UuidSchema, Type.Null()]),

@@ -11,9 +11,17 @@ export async function ensureDatabase(url: string): Promise<void> {
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } catch (error) {
+    // Another process (a parallel test, a second replica) created it between the check and ours.
+    if (!createdConcurrently(error)) throw error;
   } finally {
     await client.end();
   }
+}
+
+function createdConcurrently(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
+  return code === '42P04' || (code === '23505' && constraint === 'pg_database_datname_index');
 }
 
 /** Drops a database, closing whatever still holds it open. */

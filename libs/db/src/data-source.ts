@@ -7,6 +7,8 @@ export interface DataSourceOptions {
   migrations: (new () => MigrationInterface)[];
   /** Upper bound of pooled connections per instance. */
   poolSize?: number;
+  /** Longest a statement may run, in ms (default 15 s); 0 for no limit. */
+  statementTimeoutMs?: number;
 }
 
 /** One TypeORM DataSource per service. The schema only ever changes through migrations. */
@@ -24,20 +26,33 @@ export function createDataSource(options: DataSourceOptions): DataSource {
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 5_000,
       // A statement that runs away must not hold a connection (and a request) forever.
-      statement_timeout: 15_000,
+      statement_timeout: options.statementTimeoutMs ?? 15_000,
       application_name: 'shop',
     },
   });
 }
 
-/** Applies every pending migration, each in its own transaction, and reports what ran. */
+/**
+ * Applies every pending migration, each in its own transaction, and reports what ran.
+ * Replicas that start together take turns on an advisory lock: without it, two runs race to
+ * create the migrations table or apply the same migration, and one of them fails.
+ */
 export async function runMigrations(options: DataSourceOptions): Promise<string[]> {
-  const dataSource = createDataSource({ ...options, poolSize: 1 });
+  // Two connections: one holds the lock while TypeORM runs the migrations on the other.
+  // No statement timeout: building an index on a large table may rightly take minutes.
+  const dataSource = createDataSource({ ...options, poolSize: 2, statementTimeoutMs: 0 });
   await dataSource.initialize();
+  const lock = dataSource.createQueryRunner();
   try {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    return applied.map((migration) => migration.name);
+    await lock.query(`SELECT pg_advisory_lock(hashtext('typeorm_migrations'))`);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((migration) => migration.name);
+    } finally {
+      await lock.query(`SELECT pg_advisory_unlock(hashtext('typeorm_migrations'))`);
+    }
   } finally {
+    await lock.release();
     await dataSource.destroy();
   }
 }

@@ -1,8 +1,23 @@
-import { decodeCursor, encodeCursor } from '@shop/service-kit';
+import { AppError, decodeCursor, encodeCursor } from '@shop/service-kit';
 import { Type } from '@sinclair/typebox';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
 const CreationCursorSchema = Type.Tuple([Type.String({ format: 'date-time' }), Type.String({ format: 'uuid' })]);
+
+/**
+ * The cursor's time as this function issued it (`toISOString`), handed to the driver as a Date:
+ * a string that is a valid date-time to a format checker can still make PostgreSQL fail
+ * (year 0000), and a tampered cursor must be a 400, never a 500.
+ */
+function cursorTime(value: string): Date {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime()) || time.toISOString() !== value) {
+    throw new AppError('REQUEST_VALIDATION_FAILED', 'The cursor is not valid', {
+      errors: [{ path: '/querystring/cursor', message: 'is not a cursor this list issued' }],
+    });
+  }
+  return time;
+}
 
 export interface KeysetPage<T> {
   rows: T[];
@@ -24,7 +39,7 @@ export async function pageByCreation<T extends ObjectLiteral & { id: string; cre
   if (options.cursor !== undefined) {
     const [createdAt, id] = decodeCursor(options.cursor, CreationCursorSchema);
     query.andWhere(`(${alias}.created_at, ${alias}.id) ${comparison} (:cursorCreatedAt, :cursorId)`, {
-      cursorCreatedAt: createdAt,
+      cursorCreatedAt: cursorTime(createdAt),
       cursorId: id,
     });
   }

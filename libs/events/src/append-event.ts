@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventEnvelope, EventPayload, EventType } from '@shop/contracts';
+import type { EventEnvelope, EventPayload, EventSource, EventType } from '@shop/contracts';
 import type { EntityManager } from 'typeorm';
 import { eventStream } from './streams';
 import { payloadProblems } from './validation';
@@ -9,7 +9,7 @@ export type NewEvent = {
   [T in EventType]: {
     type: T;
     /** The producing service, e.g. `orders`; its stream is `events:<source>` unless `stream` says otherwise. */
-    source: string;
+    source: EventSource;
     payload: EventPayload<T>;
     id?: string;
     occurredAt?: Date;

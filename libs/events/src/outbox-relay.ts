@@ -209,7 +209,8 @@ export class OutboxRelay {
     const [{ max }] = await manager.query(`SELECT max(position)::text AS max FROM outbox WHERE published_at IS NOT NULL`);
     const publishedUpTo = BigInt(max ?? 0);
     if (marker !== null && /^\d+$/.test(marker) && BigInt(marker) >= publishedUpTo) return;
-    this.#logger.warn(
+    // Nothing published yet (a new service, or Redis met before the first event) is no loss worth a warning.
+    this.#logger[publishedUpTo === 0n ? 'info' : 'warn'](
       { marker, publishedUpTo: publishedUpTo.toString(), replayWindowMs: this.#replayWindowMs },
       'redis does not hold everything the outbox published (restarted empty, flushed or restored): replaying recent events',
     );

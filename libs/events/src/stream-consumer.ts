@@ -51,6 +51,11 @@ export interface StreamConsumerOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   deadLetterStream?: string;
+  /**
+   * How long `processed_events` rows are kept. A duplicate can arrive while its entry may still be
+   * on a stream (the relay's stream retention) or be replayed (its replay window): keep it longer.
+   */
+  processedRetentionMs?: number;
   isolation?: IsolationLevel;
   logger?: EventLogger;
 }
@@ -67,6 +72,8 @@ class DatabaseUnavailableError extends Error {
 }
 
 const CONFLICT_RETRIES = 3;
+const PRUNE_EVERY_MS = 10 * 60_000;
+const PRUNE_BATCH = 1_000;
 let instances = 0;
 
 /**
@@ -97,6 +104,7 @@ export class StreamConsumer {
   readonly #batchSize: number;
   readonly #blockMs: number;
   readonly #deadLetterStream: string;
+  readonly #processedRetentionMs: number;
   readonly #isolation: IsolationLevel;
   readonly #logger: EventLogger;
   readonly #backoff: Backoff;
@@ -109,6 +117,7 @@ export class StreamConsumer {
   #groupsReady = false;
   #ownPendingToReread = true;
   #nextClaimAt = 0;
+  #prunedAt = 0;
 
   constructor(options: StreamConsumerOptions) {
     if (!options.group) throw new Error('StreamConsumer needs a group (the consuming service)');
@@ -129,6 +138,7 @@ export class StreamConsumer {
     this.#batchSize = options.batchSize ?? 10;
     this.#blockMs = options.blockMs ?? 1_000;
     this.#deadLetterStream = options.deadLetterStream ?? deadLetterStream(options.group);
+    this.#processedRetentionMs = options.processedRetentionMs ?? 7 * 24 * 3_600_000;
     this.#isolation = options.isolation ?? 'READ COMMITTED';
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = new Backoff(options.initialBackoffMs ?? 100, options.maxBackoffMs ?? 5_000);
@@ -184,6 +194,7 @@ export class StreamConsumer {
           this.#nextClaimAt = Date.now() + this.#claimIntervalMs;
         }
         await this.#readNew();
+        await this.#pruneIfDue();
         if (this.#backoff.failures > 0) this.#logger.info({ failures: this.#backoff.failures }, 'stream consumer recovered');
         this.#backoff.reset();
       } catch (error) {
@@ -363,6 +374,18 @@ export class StreamConsumer {
     if (!results) throw new Error('redis discarded the dead-letter transaction');
     for (const [failure] of results) if (failure) throw failure;
     this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterStream: this.#deadLetterStream }, 'event moved to the dead letter');
+  }
+
+  async #pruneIfDue(): Promise<void> {
+    if (Date.now() - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = Date.now();
+    const [, deleted] = await this.#dataSource.query(
+      `DELETE FROM processed_events WHERE (consumer, event_id) IN (
+         SELECT consumer, event_id FROM processed_events
+          WHERE consumer = $1 AND processed_at < now() - $2 * interval '1 millisecond' LIMIT $3)`,
+      [this.#group, this.#processedRetentionMs, PRUNE_BATCH],
+    );
+    if (deleted > 0) this.#logger.debug({ deleted }, 'old processed_events rows pruned');
   }
 
   async #databaseReachable(): Promise<boolean> {

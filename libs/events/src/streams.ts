@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { EventLogger } from './logger';
 
 /** The stream a service publishes to: one per producing service. */

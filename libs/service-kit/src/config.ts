@@ -22,19 +22,27 @@ export function loadConfig<T extends TObject>(schema: T, env: Record<string, str
     if (value !== undefined && value !== '') relevant[key] = value;
   }
   const candidate = Value.Default(schema, Value.Convert(schema, relevant));
-  const problems = [...Value.Errors(schema, candidate)].map((error) => {
+  // A variable can fail several rules at once (missing, then not a string): name it once.
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(schema, candidate)) {
     const variable = error.path.replace(/^\//, '') || '(root)';
+    if (problems.has(variable)) continue;
     const shown = env[variable];
-    return shown === undefined || shown === ''
-      ? `${variable} is required: ${error.message}`
-      : `${variable} ${error.message} (got ${JSON.stringify(redactIfSecret(variable, shown))})`;
-  });
-  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+    problems.set(
+      variable,
+      shown === undefined || shown === ''
+        ? `${variable} is required: ${error.message}`
+        : `${variable} ${error.message} (got ${JSON.stringify(redactIfSecret(variable, shown))})`,
+    );
+  }
+  if (problems.size > 0) throw new ConfigError([...problems.values()]);
   return candidate as Static<T>;
 }
 
+/** A bad value is shown to help the operator, but never a secret, nor a password inside a URL. */
 function redactIfSecret(variable: string, value: string): string {
-  return /PASSWORD|SECRET|KEY|TOKEN/i.test(variable) ? '[redacted]' : value;
+  if (/PASSWORD|SECRET|KEY|TOKEN/i.test(variable)) return '[redacted]';
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1[redacted]@');
 }
 
 /** The variables every service reads. Apps compose their own schema from these. */

@@ -47,6 +47,9 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false },
     ajv: { customOptions: { removeAdditional: false } },
+    // A URL that cannot be decoded or an over-long path parameter never reaches the error
+    // handler on its own: Fastify would answer with its own JSON, without a request id.
+    frameworkErrors: (error, request, reply) => problemErrorHandler.call(request.server, error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(buildValidatorCompiler());
@@ -80,6 +83,12 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
       reply.header('connection', 'close');
       return sendProblem(request, reply, 'SERVICE_SHUTTING_DOWN');
     }
+  });
+  // A request that was in flight when closing began must close its keep-alive connection too:
+  // Node only closes connections that are idle at that moment, and this one would otherwise
+  // hold close() open for the whole keep-alive timeout.
+  app.addHook('onSend', async (request, reply) => {
+    if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
   });
 
   installHealthRoutes(app);

@@ -12,7 +12,9 @@ const FASTIFY_CLIENT_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'REQUEST_MALFORMED_BODY',
   FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  // An id that cannot be decoded, or one longer than any id, names nothing that exists.
   FST_ERR_BAD_URL: 'RESOURCE_NOT_FOUND',
+  FST_ERR_MAX_PARAM_LENGTH: 'RESOURCE_NOT_FOUND',
 };
 
 /**
@@ -38,7 +40,8 @@ export function problemErrorHandler(
       const missing = (issue.params as { missingProperty?: string }).missingProperty;
       const extra = (issue.params as { additionalProperty?: string }).additionalProperty;
       const leaf = missing ?? extra;
-      const path = `/${error.validationContext ?? 'body'}${issue.instancePath}${leaf ? `/${leaf}` : ''}`;
+      // ajv's instancePath is already a JSON pointer; a property name must be escaped to join it.
+      const path = `/${error.validationContext ?? 'body'}${issue.instancePath}${leaf ? `/${escapePointerToken(leaf)}` : ''}`;
       return { path, message: issue.message ?? 'is not valid' };
     });
     return sendProblem(request, reply, 'REQUEST_VALIDATION_FAILED', `The ${error.validationContext ?? 'request'} is not valid`, errors);
@@ -58,4 +61,9 @@ export function problemErrorHandler(
 
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(request, reply, 'INTERNAL_ERROR');
+}
+
+/** RFC 6901: `~` and `/` inside a property name become `~0` and `~1`. */
+function escapePointerToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }

@@ -1,5 +1,6 @@
 import { ErrorCodes, PROBLEM_CONTENT_TYPE, problemTypeOf, type ErrorCode, type Problem, type ProblemFieldError } from '@shop/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_ID_HEADER } from './request-id';
 
 export function buildProblem(
   request: FastifyRequest,
@@ -30,5 +31,7 @@ export function sendProblem(
   errors?: ProblemFieldError[],
 ): FastifyReply {
   const problem = buildProblem(request, code, detail, errors);
+  // Also here, for the errors raised before any onRequest hook could set it.
+  reply.header(REQUEST_ID_HEADER, problem.requestId);
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(problem);
 }

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { UUID_PATTERN } from './typebox-formats';
 
 /**
  * Bodies are validated strictly (no type coercion, unknown properties rejected, never silently
@@ -8,7 +9,7 @@ import type { FastifySchemaCompiler } from 'fastify';
  */
 export function buildValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const common: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false };
-  const bodyAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
-  const stringsAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+  const bodyAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false })).addFormat('uuid', UUID_PATTERN);
+  const stringsAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' })).addFormat('uuid', UUID_PATTERN);
   return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : stringsAjv).compile(schema as object);
 }
