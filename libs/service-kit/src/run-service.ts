@@ -23,7 +23,10 @@ export async function runService(start: () => Promise<Runnable>): Promise<void> 
       process.stderr.write(`${error.message}\n`);
       process.exit(78); // EX_CONFIG
     }
-    throw error;
+    // A dependency that is not there yet (database, JWKS): one clear line, and the supervisor
+    // (compose, Kubernetes) restarts the process.
+    process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
   }
   const { app, host, port, graceMs } = runnable;
   closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {

@@ -1,0 +1,61 @@
+import { installDatabase } from '@shop/db';
+import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
+import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
+import type { JWTVerifyGetKey } from 'jose';
+import type { DestinationStream } from 'pino';
+import { ProductCache } from './cache/product-cache';
+import { algorithmsOf, type CatalogConfig } from './config';
+import { catalogSchema } from './database';
+import { Catalog } from './domain/catalog';
+import categoryRoutes from './routes/categories';
+import productRoutes from './routes/products';
+import type { CatalogServices } from './services';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The catalog's reads and writes, cache included: what routes, the seed and the orders saga use. */
+    catalog: Catalog;
+  }
+}
+
+export interface BuildOptions {
+  /** Where logs go (tests read them); stdout by default. */
+  logStream?: DestinationStream;
+  /** Keys that verify access tokens instead of auth's JWKS (tests pass a local issuer's). */
+  verificationKeys?: JWTVerifyGetKey;
+}
+
+/** The catalog service as a Fastify instance: nothing listens, nothing global, so tests build many. */
+export async function buildApp(config: CatalogConfig, options: BuildOptions = {}): Promise<ServiceInstance> {
+  const app = await createService({
+    name: 'catalog',
+    version: '1.0.0',
+    description: 'Products, categories and stock: the single source of truth for what can be ordered.',
+    logLevel: config.LOG_LEVEL,
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
+
+  // Platform: the service's own database and Redis, and verification of auth's tokens.
+  const db = await installDatabase(app, { url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, ...catalogSchema });
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  installTokenVerifier(app, {
+    keys: options.verificationKeys ?? remoteJwks(config.AUTH_JWKS_URL),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    algorithms: algorithmsOf(config),
+  });
+
+  const cache = new ProductCache(config.CACHE_ENABLED ? redis : null, app.log, {
+    productTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
+    listTtlSeconds: config.LIST_CACHE_TTL_SECONDS,
+  });
+  app.addHook('onClose', async () => cache.close());
+  const catalog = new Catalog(db, cache, { currency: config.STORE_CURRENCY });
+  app.decorate('catalog', catalog);
+
+  const services: CatalogServices = { config, db, catalog };
+  await app.register(productRoutes, { services });
+  await app.register(categoryRoutes, { services });
+  return app;
+}

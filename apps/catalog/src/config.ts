@@ -1,0 +1,31 @@
+import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { Type, type Static } from '@sinclair/typebox';
+
+export const CatalogConfigSchema = Type.Composite([
+  BaseServiceConfigSchema,
+  Type.Object({
+    PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3002 }),
+    /** Where auth publishes the public keys that verify access tokens. */
+    AUTH_JWKS_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:3001/.well-known/jwks.json' }),
+    JWT_ISSUER: Type.String({ minLength: 1, default: 'urn:shop:auth' }),
+    JWT_AUDIENCE: Type.String({ minLength: 1, default: 'urn:shop:api' }),
+    /** Comma-separated; a token signed with any other algorithm is refused. */
+    JWT_ALGORITHMS: Type.String({ pattern: '^(EdDSA|ES256|RS256)(,(EdDSA|ES256|RS256))*$', default: 'EdDSA' }),
+    /** The store's one currency (ISO 4217). Products in any other are refused. */
+    STORE_CURRENCY: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),
+    /** Turns the Redis read-through cache of products and list pages off (benchmarks, debugging). */
+    CACHE_ENABLED: Type.Boolean({ default: true }),
+    /**
+     * How long a cached product or list page may live. Every change invalidates at once; these only
+     * bound the damage if an invalidation is ever lost (say, a network split between replicas and Redis).
+     */
+    PRODUCT_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 300 }),
+    LIST_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
+    DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  }),
+]);
+export type CatalogConfig = Static<typeof CatalogConfigSchema>;
+
+export function algorithmsOf(config: CatalogConfig): string[] {
+  return config.JWT_ALGORITHMS.split(',');
+}
