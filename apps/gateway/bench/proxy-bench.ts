@@ -1,0 +1,185 @@
+/**
+ * Proxy overhead, in one run: autocannon against GET /v1/products/{id} on the catalog directly,
+ * then the same request through the gateway (valid token, rate limits in Redis, access log on).
+ * Prints throughput and p99 of both and the ratio gateway/direct beside its target. A script
+ * that prints figures, not a test: nothing is asserted.
+ *
+ *   npx nx run gateway:bench
+ *
+ * BENCH_SECONDS (10) and BENCH_CONNECTIONS (32) change the load; BENCH_UPSTREAM=stand-in skips
+ * the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level.
+ *
+ * The real catalog is used when it starts (a child process on a fresh database, one product);
+ * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with an ETag. Both runs send
+ * the same token, so the catalog does the same work in both.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import autocannon from 'autocannon';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const GATEWAY_LOG_LEVEL = process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info';
+const TARGET_RATIO = 0.5;
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+async function cleanUp() {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function start(name: string, script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`${name} exited with ${code}:\n${stderr}\n`);
+  });
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return child;
+}
+
+async function run(script: string, env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${String(code)}`);
+}
+
+async function waitForHealth(url: string, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: the process exited`);
+    const ok = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`${url} did not become healthy`);
+}
+
+/** auth's JWKS, as the catalog and the gateway fetch it. */
+async function startJwks(jwks: unknown): Promise<string> {
+  const server = createHttpServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
+}
+
+async function startRealCatalog(jwksUrl: string, adminToken: string): Promise<{ url: string; productId: string }> {
+  const database = await createTestDatabase('bench_catalog');
+  cleanups.push(() => database.drop());
+  const redis = createTestRedisPrefix('bench_catalog');
+  cleanups.push(() => redis.clear());
+  const port = await freePort();
+  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, AUTH_JWKS_URL: jwksUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
+  await run('apps/catalog/src/migrate.ts', env);
+  const child = start('catalog', 'apps/catalog/src/main.ts', env);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, child);
+  const created = await fetch(`${url}/v1/products`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sku: 'BENCH-TEA-1', name: 'Sencha, first flush', description: 'A green tea from Shizuoka.', priceCents: 1_250, currency: 'USD', tags: ['tea', 'green'], stock: 100 }),
+  });
+  if (created.status !== 201) throw new Error(`could not create the product: ${created.status} ${await created.text()}`);
+  return { url, productId: ((await created.json()) as { id: string }).id };
+}
+
+/** A stand-in with the same answer as the catalog's (bench/catalog-stand-in.ts), in its own process. */
+async function startStandInCatalog(): Promise<{ url: string; productId: string }> {
+  const port = await freePort();
+  const child = start('catalog stand-in', 'apps/gateway/bench/catalog-stand-in.ts', { PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, child);
+  return { url, productId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b10' };
+}
+
+async function load(title: string, url: string, headers: Record<string, string>, seconds: number) {
+  const result = await autocannon({ title, url, headers, connections: CONNECTIONS, pipelining: 1, duration: seconds });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, total: result.requests.total, non2xx };
+}
+
+async function main() {
+  const issuer = await createTestTokenIssuer();
+  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 3_600 });
+  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 3_600 });
+  const jwksUrl = await startJwks(issuer.jwks);
+
+  let catalog: { url: string; productId: string };
+  let upstreamKind: string;
+  try {
+    if (process.env.BENCH_UPSTREAM === 'stand-in') throw new Error('BENCH_UPSTREAM=stand-in');
+    catalog = await startRealCatalog(jwksUrl, adminToken);
+    upstreamKind = 'the real catalog service (child process, fresh database, one product)';
+  } catch (error) {
+    process.stderr.write(`real catalog unavailable (${(error as Error).message}); using a Fastify stand-in\n`);
+    catalog = await startStandInCatalog();
+    upstreamKind = 'a Fastify stand-in answering the product JSON with an ETag';
+  }
+
+  const redis = createTestRedisPrefix('bench_gateway');
+  cleanups.push(() => redis.clear());
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
+    HOST: '127.0.0.1',
+    PORT: String(gatewayPort),
+    LOG_LEVEL: GATEWAY_LOG_LEVEL,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redis.prefix,
+    CATALOG_URL: catalog.url,
+    AUTH_URL: 'http://127.0.0.1:9',
+    ORDERS_URL: 'http://127.0.0.1:9',
+    AUTH_JWKS_URL: jwksUrl,
+    // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
+    RATE_LIMIT_MAX: '1000000000',
+    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+  });
+  await waitForHealth(gatewayUrl, gateway);
+
+  const path = `/v1/products/${catalog.productId}`;
+  const headers = { authorization: `Bearer ${readerToken}` };
+  for (const [name, base] of [['direct', catalog.url], ['gateway', gatewayUrl]] as const) {
+    const response = await fetch(`${base}${path}`, { headers });
+    if (response.status !== 200) throw new Error(`${name}: ${response.status} ${await response.text()}`);
+  }
+
+  process.stdout.write(`upstream: ${upstreamKind}\nload: ${CONNECTIONS} connections, ${SECONDS} s per run after a 3 s warm-up, GET ${path} with a valid token\n\n`);
+  await load('warm-up direct', `${catalog.url}${path}`, headers, 3);
+  const direct = await load('direct', `${catalog.url}${path}`, headers, SECONDS);
+  await load('warm-up gateway', `${gatewayUrl}${path}`, headers, 3);
+  const viaGateway = await load('gateway', `${gatewayUrl}${path}`, headers, SECONDS);
+
+  const row = (name: string, r: typeof direct) =>
+    `${name.padEnd(9)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
+  const ratio = viaGateway.rps / direct.rps;
+  process.stdout.write(row('direct', direct));
+  process.stdout.write(row('gateway', viaGateway));
+  process.stdout.write(
+    `\nthroughput ratio gateway/direct: ${ratio.toFixed(2)}  (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})\n` +
+      `p99 gateway/direct: ${viaGateway.p99} ms / ${direct.p99} ms\n`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  await cleanUp();
+}

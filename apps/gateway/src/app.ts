@@ -1,0 +1,158 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import websocket from '@fastify/websocket';
+import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
+import { remoteJwks } from '@shop/token-verifier';
+import type { JWTVerifyGetKey } from 'jose';
+import type { DestinationStream } from 'pino';
+import { corsOriginsOf, jwksUrlOf, type GatewayConfig } from './config';
+import { OpenApiSource } from './docs/openapi-source';
+import { ApiKeyExchanger } from './identity/api-key-exchange';
+import { EdgeIdentity } from './identity/edge-identity';
+import { VerifiedTokenCache } from './identity/verified-token-cache';
+import { installAccessLog } from './observability/access-log';
+import { installRateLimits } from './protection/rate-limits';
+import { installDocs } from './routes/docs';
+import { installEdgeRouting } from './routes/edge-routing';
+import ordersEventsRoute from './routes/orders-events';
+import proxyRoutes from './routes/proxy';
+import { PUBLIC_ROUTES, type UpstreamName } from './routes/route-table';
+import { Upstream } from './upstream/upstream';
+
+export interface BuildOptions {
+  /** Where logs go (tests read them); stdout by default. */
+  logStream?: DestinationStream;
+  /** Keys that verify access tokens, instead of auth's JWKS over HTTP (tests). */
+  verificationKeys?: JWTVerifyGetKey;
+}
+
+const VERSION = '1.0.0';
+/** Response headers a browser script may read. */
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'retry-after',
+  'etag',
+  'location',
+  'link',
+  'idempotent-replayed',
+  'preference-applied',
+  'www-authenticate',
+];
+const READINESS_PROBE_TIMEOUT_MS = 1_500;
+
+/** The gateway as a Fastify instance: nothing listens, nothing global, so tests build many. */
+export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<ServiceInstance> {
+  const corsOrigins = corsOriginsOf(config);
+  const badOrigins = corsOrigins.filter((origin) => !isOrigin(origin));
+  if (badOrigins.length > 0) {
+    throw new ConfigError([`CORS_ORIGINS must list origins such as https://shop.example (never "*": credentials are allowed); got ${badOrigins.join(', ')}`]);
+  }
+
+  const app = await createService({
+    name: 'gateway',
+    version: VERSION,
+    description: 'The only public entry point: routing, identity at the edge, rate limits, CORS, and the whole API document.',
+    logLevel: config.LOG_LEVEL,
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
+  // First: it must see every route added from here on.
+  const edgeRouting = installEdgeRouting(app);
+
+  // Ecosystem plugins.
+  await app.register(helmet, {
+    // The API answers JSON only: nothing on it may load, run or frame anything. Swagger UI sets its own policy.
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  const allowedOrigins = new Set(corsOrigins);
+  // Before the edge's routing hooks, so that an upgrade request answered with a 404 still has its socket closed.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  edgeRouting.beforeCors((origin) => allowedOrigins.has(origin));
+  await app.register(cors, {
+    // Reflects an allowed origin; for any other (or none) CORS stays off: no CORS headers at all.
+    origin: (origin, callback) => callback(null, origin !== undefined && allowedOrigins.has(origin)),
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: config.CORS_MAX_AGE_SECONDS,
+    strictPreflight: false,
+  });
+  edgeRouting.afterCors();
+
+  // Platform.
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  const limiters = await installRateLimits(app, redis, config);
+
+  // Decorators: the upstreams and identity at the edge.
+  app.decorateRequest('principal', null);
+  app.decorateRequest('edgeCredentials', null);
+  const upstreamUrls: Record<UpstreamName, string> = { auth: config.AUTH_URL, catalog: config.CATALOG_URL, orders: config.ORDERS_URL };
+  const upstreams = Object.fromEntries(
+    Object.entries(upstreamUrls).map(([name, url]) => [
+      name,
+      new Upstream({
+        name,
+        url,
+        connections: config.UPSTREAM_CONNECTIONS,
+        connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+        keepAliveMs: config.UPSTREAM_KEEP_ALIVE_MS,
+        breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, resetMs: config.BREAKER_RESET_MS },
+        retry: {
+          max: config.RETRY_MAX,
+          baseDelayMs: config.RETRY_BASE_DELAY_MS,
+          budgetRatio: config.RETRY_BUDGET_RATIO,
+          budgetBurst: config.RETRY_BUDGET_BURST,
+        },
+      }),
+    ]),
+  ) as Record<UpstreamName, Upstream>;
+  for (const upstream of Object.values(upstreams)) {
+    app.addReadinessCheck(upstream.name, async () => {
+      if (!(await upstream.isReady(READINESS_PROBE_TIMEOUT_MS))) throw new Error(`${upstream.name} is not ready`);
+    });
+  }
+  app.addHook('onClose', async () => {
+    await Promise.all(Object.values(upstreams).map((upstream) => upstream.close()));
+  });
+
+  const tokens = new VerifiedTokenCache(
+    {
+      keys: options.verificationKeys ?? remoteJwks(jwksUrlOf(config)),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      algorithms: config.JWT_ALGORITHMS.split(','),
+    },
+    config.TOKEN_CACHE_MAX_ENTRIES,
+  );
+  const apiKeys = new ApiKeyExchanger(upstreams.auth, { cacheMs: config.API_KEY_CACHE_MS, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const identity = new EdgeIdentity(tokens, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
+
+  // Hooks.
+  installAccessLog(app);
+
+  // Routes.
+  const documents = new OpenApiSource({
+    upstreams,
+    routes: PUBLIC_ROUTES,
+    version: VERSION,
+    cacheMs: config.DOCS_CACHE_MS,
+    fetchTimeoutMs: READINESS_PROBE_TIMEOUT_MS,
+  });
+  await installDocs(app, documents, limiters.default);
+  await app.register(proxyRoutes, { routes: PUBLIC_ROUTES, upstreams, identity, limiters, config });
+  const ordersEvents = PUBLIC_ROUTES.find((route) => route.websocket)!;
+  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, config });
+  return app;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}

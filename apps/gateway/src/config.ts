@@ -1,0 +1,77 @@
+import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { Type, type Static } from '@sinclair/typebox';
+
+const UrlSchema = (fallback: string) => Type.String({ pattern: '^https?://', default: fallback });
+const Milliseconds = (fallback: number, minimum = 1) => Type.Integer({ minimum, default: fallback });
+
+/** The gateway has no database: the kit's variables without DATABASE_URL, plus its own. */
+export const GatewayConfigSchema = Type.Composite([
+  Type.Omit(BaseServiceConfigSchema, ['DATABASE_URL']),
+  Type.Object({
+    PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080 }),
+
+    AUTH_URL: UrlSchema('http://127.0.0.1:3001'),
+    CATALOG_URL: UrlSchema('http://127.0.0.1:3002'),
+    ORDERS_URL: UrlSchema('http://127.0.0.1:3003'),
+    /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
+    AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+    JWT_ISSUER: Type.String({ minLength: 1, default: 'urn:shop:auth' }),
+    JWT_AUDIENCE: Type.String({ minLength: 1, default: 'urn:shop:api' }),
+    /** Comma-separated; pinned, so a token signed with anything else is refused. */
+    JWT_ALGORITHMS: Type.String({ pattern: '^(EdDSA|ES256|RS256)(,(EdDSA|ES256|RS256))*$', default: 'EdDSA' }),
+    /** Verified tokens are remembered until they expire; this bounds the memory it takes. */
+    TOKEN_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, default: 10_000 }),
+    /** How long an exchanged API-key token is reused. Capped so that a revoked key dies within 5 s. */
+    API_KEY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 4_000, default: 3_000 }),
+
+    /** Requests per window per signed-in principal (user or API key). */
+    RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
+    /** Requests per window per client address, for anonymous requests. */
+    RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, default: 300 }),
+    RATE_LIMIT_WINDOW_MS: Milliseconds(60_000),
+    /** Login and registration, per client address: the stricter limit. */
+    RATE_LIMIT_LOGIN_MAX: Type.Integer({ minimum: 1, default: 10 }),
+    RATE_LIMIT_LOGIN_WINDOW_MS: Milliseconds(60_000),
+
+    /** Time allowed for an upstream's response headers, and between two chunks of its body. */
+    UPSTREAM_TIMEOUT_MS: Milliseconds(5_000),
+    /** For routes that legitimately wait (POST /v1/orders with `Prefer: wait=10`). */
+    UPSTREAM_LONG_TIMEOUT_MS: Milliseconds(15_000),
+    UPSTREAM_CONNECT_TIMEOUT_MS: Milliseconds(2_000),
+    /** Keep-alive connections per upstream. */
+    UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, default: 128 }),
+    UPSTREAM_KEEP_ALIVE_MS: Milliseconds(4_000),
+
+    /** Extra attempts for a request that may be repeated (idempotent method or Idempotency-Key). */
+    RETRY_MAX: Type.Integer({ minimum: 0, maximum: 3, default: 1 }),
+    /** Retries wait a random time up to this, growing with each attempt. */
+    RETRY_BASE_DELAY_MS: Milliseconds(50, 0),
+    /** Retries may add at most this fraction of the traffic (plus RETRY_BUDGET_BURST). */
+    RETRY_BUDGET_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
+    RETRY_BUDGET_BURST: Type.Integer({ minimum: 0, default: 10 }),
+
+    /** Consecutive failures (connection errors, timeouts, 502/503/504) that open an upstream's breaker. */
+    BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),
+    /** How long an open breaker fails fast before letting one probe request through. */
+    BREAKER_RESET_MS: Milliseconds(5_000),
+
+    /** Comma-separated origins allowed to call the API from a browser (with credentials). Empty: none. */
+    CORS_ORIGINS: Type.String({ default: '' }),
+    CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, default: 600 }),
+
+    /** How long the assembled OpenAPI document is served before the upstreams are asked again. */
+    DOCS_CACHE_MS: Milliseconds(30_000, 0),
+  }),
+]);
+export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+
+export function jwksUrlOf(config: GatewayConfig): string {
+  return config.AUTH_JWKS_URL ?? `${config.AUTH_URL.replace(/\/$/, '')}/.well-known/jwks.json`;
+}
+
+/** `CORS_ORIGINS` as a list; `*` is refused because the API is called with credentials. */
+export function corsOriginsOf(config: GatewayConfig): string[] {
+  return config.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+}

@@ -1,0 +1,140 @@
+import { AppError } from '@shop/service-kit';
+import { InvalidTokenError, KeysUnavailableError } from '@shop/token-verifier';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { PublicRoute } from '../routes/route-table';
+import { UpstreamError } from '../upstream/upstream-error';
+import type { ApiKeyExchanger } from './api-key-exchange';
+import type { VerifiedTokenCache } from './verified-token-cache';
+
+const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i;
+const REALM = 'shop';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the edge learnt from the request's credentials; see `EdgeIdentity`. */
+    edgeCredentials: EdgeCredentials | null;
+  }
+}
+
+interface EdgeCredentials {
+  /** The access token to forward (the client's own, or the one exchanged for its API key). */
+  accessToken?: string;
+  /** An API key whose exchange waits until the request has passed the rate limit. */
+  pendingApiKey?: string;
+  /** Why the credentials were refused; thrown after the rate limit has counted the request. */
+  refusal?: AppError;
+}
+
+function challenge(error?: string, description?: string): string {
+  return error ? `Bearer realm="${REALM}", error="${error}", error_description="${description ?? error}"` : `Bearer realm="${REALM}"`;
+}
+
+function refused(reason: string, error = 'invalid_token'): AppError {
+  return new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': challenge(error, reason) } });
+}
+
+/**
+ * Identity at the edge, in two hooks around the rate limit:
+ * `identify` reads the credentials and does only local work (a token is verified against the
+ * cached JWKS, an API key is looked up in the exchange cache), so the rate limit can count the
+ * request against its principal; `authenticate` then refuses bad credentials, exchanges an API
+ * key it did not know yet, and refuses anonymous requests to protected routes. A flood of bad
+ * or random credentials is thus rate limited per address before it costs auth anything.
+ *
+ * The services verify the forwarded token again; this only keeps bad requests away from them.
+ */
+export class EdgeIdentity {
+  constructor(
+    private readonly tokens: VerifiedTokenCache,
+    private readonly apiKeys: ApiKeyExchanger,
+    private readonly exchangeHeaders: (request: FastifyRequest) => Record<string, string>,
+  ) {}
+
+  identify(route: PublicRoute): onRequestAsyncHookHandler {
+    return async (request: FastifyRequest) => {
+      request.edgeCredentials = await this.read(request, route);
+    };
+  }
+
+  authenticate(route: PublicRoute): onRequestAsyncHookHandler {
+    return async (request: FastifyRequest, _reply: FastifyReply) => {
+      const credentials = request.edgeCredentials;
+      if (credentials?.refusal) throw credentials.refusal;
+      if (credentials?.pendingApiKey !== undefined) {
+        const accessToken = await this.exchange(request, credentials.pendingApiKey);
+        credentials.pendingApiKey = undefined;
+        credentials.accessToken = accessToken;
+        request.principal = await this.verifyExchanged(accessToken);
+      }
+      if (route.auth === 'required' && request.principal === null) {
+        throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key', {
+          headers: { 'www-authenticate': challenge() },
+        });
+      }
+    };
+  }
+
+  private async read(request: FastifyRequest, route: PublicRoute): Promise<EdgeCredentials | null> {
+    const header = request.headers.authorization;
+    const apiKey = request.headers['x-api-key'];
+    const queryToken = route.websocket ? (request.query as Record<string, unknown>).access_token : undefined;
+    const offered = [header, apiKey, queryToken].filter((value) => value !== undefined).length;
+    if (offered === 0) return null;
+    if (offered > 1) return { refusal: refused('Send one credential: Authorization, X-Api-Key or access_token', 'invalid_request') };
+
+    if (apiKey !== undefined) {
+      if (typeof apiKey !== 'string' || apiKey === '' || apiKey.length > 256) {
+        return { refusal: refused('X-Api-Key is not a key', 'invalid_request') };
+      }
+      const cached = this.apiKeys.cached(apiKey);
+      if (cached === undefined) return { pendingApiKey: apiKey };
+      request.principal = await this.verifyExchanged(cached);
+      return { accessToken: cached };
+    }
+
+    let token: string;
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (!match?.[1]) return { refusal: refused('The Authorization header must be "Bearer <token>"', 'invalid_request') };
+      token = match[1];
+    } else if (typeof queryToken === 'string' && queryToken !== '') {
+      token = queryToken;
+    } else {
+      return { refusal: refused('access_token is empty', 'invalid_request') };
+    }
+
+    try {
+      request.principal = await this.tokens.verify(token);
+      return { accessToken: token };
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) {
+        request.log.error({ err: error.cause }, 'token verification keys unavailable');
+        throw new AppError('AUTH_KEYS_UNAVAILABLE', 'Try again shortly', { headers: { 'retry-after': '1' } });
+      }
+      const reason = error instanceof InvalidTokenError ? error.message : 'the token is not valid';
+      request.log.info({ reason }, 'access token refused at the edge');
+      return { refusal: refused(reason) };
+    }
+  }
+
+  private async exchange(request: FastifyRequest, apiKey: string): Promise<string> {
+    try {
+      return await this.apiKeys.exchange(apiKey, this.exchangeHeaders(request));
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error.toAppError();
+      throw error;
+    }
+  }
+
+  /** A token auth just minted: verified like any other (and then cached), so a forged answer gets nowhere. */
+  private async verifyExchanged(accessToken: string) {
+    try {
+      return await this.tokens.verify(accessToken);
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) {
+        throw new AppError('AUTH_KEYS_UNAVAILABLE', 'Try again shortly', { headers: { 'retry-after': '1' } });
+      }
+      throw new AppError('GATEWAY_BAD_UPSTREAM_RESPONSE', 'The auth service answered with a token that does not verify');
+    }
+  }
+}

@@ -1,0 +1,164 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { sendProblem } from '@shop/service-kit';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { WebSocket, type RawData } from 'ws';
+import type { GatewayConfig } from '../../config';
+import type { EdgeIdentity } from '../../identity/edge-identity';
+import { accessLoggedRouteLevel } from '../../observability/access-log';
+import { continueTrace } from '../../observability/trace-context';
+import type { RateLimiters } from '../../protection/rate-limits';
+import { clientResponseHeaders } from '../../upstream/forward-headers';
+import type { Upstream } from '../../upstream/upstream';
+import { UpstreamError, type UpstreamFailure } from '../../upstream/upstream-error';
+import type { PublicRoute } from '../route-table';
+
+export interface OrdersEventsOptions {
+  route: PublicRoute;
+  upstream: Upstream;
+  identity: EdgeIdentity;
+  limiters: RateLimiters;
+  config: GatewayConfig;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The upstream end of a WebSocket being proxied, opened before the client's upgrade is accepted. */
+    upstreamSocket: WebSocket | null;
+  }
+}
+
+/** The handshake was answered, but not with an upgrade (e.g. a 401 problem): passed on as it is. */
+interface RefusedHandshake {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Close codes that may not be sent in a close frame (RFC 6455 §7.4.1) become "going away"/"error". */
+function sendableCloseCode(code: number): number {
+  if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000) return code === 1005 ? 1000 : 1011;
+  return code;
+}
+
+function classifyHandshakeError(error: unknown): UpstreamFailure {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unavailable';
+  if (error instanceof Error && /handshake has timed out/i.test(error.message)) return 'timeout';
+  return 'bad-response';
+}
+
+/**
+ * `GET /v1/orders/events`: the client's WebSocket, proxied to the orders service. The token
+ * (Authorization header or `access_token` query parameter) is verified at the edge; upstream
+ * it travels as an Authorization header only, never in a URL. The upstream connection is made
+ * before the client's upgrade is accepted, so an orders service that is down or refuses gives
+ * the client a plain HTTP answer (a problem), never a socket that opens and dies.
+ */
+const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, { route, upstream, identity, limiters, config }) => {
+  app.decorateRequest('upstreamSocket', null);
+
+  const upstreamUrlOf = (requestUrl: string) => {
+    const url = new URL(requestUrl, upstream.url);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.delete('access_token');
+    return url.toString();
+  };
+
+  const openUpstream = (request: FastifyRequest, traceparent: string) =>
+    new Promise<WebSocket | RefusedHandshake>((resolve, reject) => {
+      const accessToken = request.edgeCredentials?.accessToken;
+      const socket = new WebSocket(upstreamUrlOf(request.url), {
+        handshakeTimeout: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+        perMessageDeflate: false,
+        headers: {
+          'x-request-id': request.id,
+          traceparent,
+          'x-forwarded-for': request.ip,
+          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+        },
+      });
+      socket.once('open', () => {
+        // Nothing may be read before the client's side is wired up (it would be dropped).
+        socket.pause();
+        resolve(socket);
+      });
+      socket.once('unexpected-response', (_request, response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('end', () => resolve({ statusCode: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.once('error', reject);
+      });
+      socket.once('error', reject);
+    });
+
+  app.route({
+    method: 'GET',
+    url: route.path,
+    logLevel: accessLoggedRouteLevel(config.LOG_LEVEL),
+    config: { accessLog: true },
+    exposeHeadRoute: false,
+    schema: { hide: true },
+    onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
+    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!request.ws) return;
+      const trace = continueTrace(request.headers.traceparent);
+      request.traceId = trace.traceId;
+      let opened: WebSocket | RefusedHandshake;
+      try {
+        opened = await upstream.guarded(() => openUpstream(request, trace.traceparent), classifyHandshakeError);
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        request.log.warn({ upstream: upstream.name, failure: error.failure, err: error.cause }, 'upstream WebSocket failed');
+        throw error.toAppError();
+      }
+      if (opened instanceof WebSocket) {
+        request.upstreamSocket = opened;
+        // If the client's upgrade never completes, the upstream end must not linger.
+        request.raw.socket.once('close', () => {
+          if (request.upstreamSocket === opened) opened.terminate();
+        });
+        return;
+      }
+      return reply.code(opened.statusCode).headers(clientResponseHeaders(opened.headers)).send(opened.body);
+    },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('upgrade', 'websocket');
+      return sendProblem(request, reply, 'GATEWAY_UPGRADE_REQUIRED', 'Open this route as a WebSocket');
+    },
+    wsHandler: (client: WebSocket, request: FastifyRequest) => {
+      const upstreamSocket = request.upstreamSocket!;
+      // Adopted: from now on the two ends close each other.
+      request.upstreamSocket = null;
+      const openedAt = Date.now();
+      const forward = (to: WebSocket) => (data: RawData, isBinary: boolean) => {
+        if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+      };
+      upstreamSocket.on('message', forward(client));
+      client.on('message', forward(upstreamSocket));
+
+      let closed = false;
+      const closeBoth = (code: number, reason: Buffer, by: 'client' | 'upstream') => {
+        if (closed) return;
+        closed = true;
+        const other = by === 'client' ? upstreamSocket : client;
+        if (other.readyState === WebSocket.OPEN || other.readyState === WebSocket.CONNECTING) other.close(sendableCloseCode(code), reason);
+        app.log.info(
+          { requestId: request.id, traceId: request.traceId, route: route.path, upstream: upstream.name, statusCode: 101, closedBy: by, closeCode: code, durationMs: Date.now() - openedAt, principal: request.principal?.userId },
+          'websocket closed',
+        );
+      };
+      upstreamSocket.once('close', (code, reason) => closeBoth(code, reason, 'upstream'));
+      client.once('close', (code, reason) => closeBoth(code, reason, 'client'));
+      upstreamSocket.on('error', (error) => {
+        request.log.warn({ err: error, upstream: upstream.name }, 'upstream WebSocket error');
+        client.terminate();
+      });
+      client.on('error', () => upstreamSocket.terminate());
+      // The upstream may have hung up between its handshake and ours.
+      if (upstreamSocket.readyState !== WebSocket.OPEN) closeBoth(1011, Buffer.from('upstream closed'), 'upstream');
+      else upstreamSocket.resume();
+    },
+  });
+};
+
+export default ordersEventsRoute;

@@ -1,0 +1,134 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Teardown } from '@shop/testing';
+import t from 'tap';
+import { WebSocket, WebSocketServer } from 'ws';
+import { bearer, buildGateway, closedPortUrl, eventually, problemOf } from '../helper';
+
+interface Connection {
+  url: string;
+  headers: IncomingMessage['headers'];
+  socket: WebSocket;
+  closed?: { code: number; reason: string };
+}
+
+/** Orders' WebSocket endpoint as the service behaves: refuses without a token, then streams order updates and echoes. */
+async function startFakeOrders(t: Teardown) {
+  const connections: Connection[] = [];
+  const wss = new WebSocketServer({ noServer: true });
+  const server = createServer((_request, response) => response.writeHead(404).end());
+  server.on('upgrade', (request, socket, head) => {
+    const authorization = request.headers.authorization;
+    if (!authorization?.startsWith('Bearer ')) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_TOKEN_MISSING","status":401}');
+      return;
+    }
+    if (request.url?.includes('forbidden')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_SCOPE_REQUIRED","status":403}');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection: Connection = { url: request.url!, headers: request.headers, socket: ws };
+      connections.push(connection);
+      ws.send(JSON.stringify({ type: 'order.updated', order: { id: 'o-1', status: 'confirmed' } }));
+      ws.on('message', (data) => {
+        if (data.toString() === 'close please') ws.close(4001, 'bye');
+        else ws.send(`echo:${data.toString()}`);
+      });
+      ws.on('close', (code, reason) => (connection.closed = { code, reason: reason.toString() }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    for (const client of wss.clients) client.terminate();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, connections };
+}
+
+function connect(url: string, headers: Record<string, string> = {}) {
+  return new Promise<{ socket: WebSocket; first: string }>((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('message', (data) => resolve({ socket, first: data.toString() }));
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => reject(Object.assign(new Error(`refused: ${response.statusCode}`), { statusCode: response.statusCode, body, headers: response.headers })));
+    });
+    socket.once('error', reject);
+  });
+}
+
+function nextMessage(socket: WebSocket) {
+  return new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
+}
+
+type Refusal = { statusCode: number; body: string };
+
+t.test('GET /v1/orders/events is proxied as a WebSocket', async (t) => {
+  const orders = await startFakeOrders(t);
+  const logs: Record<string, unknown>[] = [];
+  const { app, issuer } = await buildGateway(t, { orders: orders.url, logs });
+  const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws');
+  const token = await issuer.tokenFor({});
+
+  t.test('with the token in the Authorization header: messages flow both ways', async (t) => {
+    const { socket, first } = await connect(`${base}/v1/orders/events`, { ...bearer(token), 'x-request-id': 'ws-request-1' });
+    t.same(JSON.parse(first), { type: 'order.updated', order: { id: 'o-1', status: 'confirmed' } });
+    socket.send('hello');
+    t.equal(await nextMessage(socket), 'echo:hello');
+    const upstream = orders.connections.at(-1)!;
+    t.equal(upstream.url, '/v1/orders/events');
+    t.equal(upstream.headers.authorization, `Bearer ${token}`, 'the service verifies the token again');
+    t.equal(upstream.headers['x-request-id'], 'ws-request-1');
+    t.match(upstream.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+
+    socket.close(1000, 'done');
+    await eventually(() => upstream.closed);
+    t.same(upstream.closed, { code: 1000, reason: 'done' }, "the client's close reaches the service");
+  });
+
+  t.test('with the token as access_token: it travels upstream as a header, never in a URL or a log', async (t) => {
+    const { socket } = await connect(`${base}/v1/orders/events?since=5&access_token=${token}`);
+    const upstream = orders.connections.at(-1)!;
+    t.equal(upstream.url, '/v1/orders/events?since=5');
+    t.equal(upstream.headers.authorization, `Bearer ${token}`);
+    socket.send('close please');
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    t.same(closed, { code: 4001, reason: 'bye' }, "the service's close reaches the client");
+    await eventually(() => logs.find((line) => line.msg === 'websocket closed' && line.closedBy === 'upstream'));
+    t.notMatch(JSON.stringify(logs), token.split('.')[2]!, 'the token is in no log line');
+  });
+
+  t.test('refused at the edge: no token, a bad token (a plain HTTP problem, no upgrade)', async (t) => {
+    const before = orders.connections.length;
+    const missing = (await connect(`${base}/v1/orders/events`).catch((error: Refusal) => error)) as Refusal;
+    t.equal(missing.statusCode, 401);
+    t.equal(JSON.parse(missing.body).code, 'AUTH_TOKEN_MISSING');
+    const bad = (await connect(`${base}/v1/orders/events?access_token=not.a.token`).catch((error: Refusal) => error)) as Refusal;
+    t.equal(bad.statusCode, 401);
+    t.equal(JSON.parse(bad.body).code, 'AUTH_TOKEN_INVALID');
+    t.equal(orders.connections.length, before, 'the service never saw them');
+  });
+
+  t.test("the service's own refusal passes through", async (t) => {
+    const refused = (await connect(`${base}/v1/orders/events?forbidden=1`, bearer(token)).catch((error: Refusal) => error)) as Refusal;
+    t.equal(refused.statusCode, 403);
+    t.same(JSON.parse(refused.body), { code: 'AUTH_SCOPE_REQUIRED', status: 403 });
+  });
+
+  t.test('a plain GET is told to upgrade', async (t) => {
+    const response = await app.inject({ method: 'GET', url: '/v1/orders/events', headers: bearer(token) });
+    t.equal(response.statusCode, 426);
+    t.equal(response.headers.upgrade, 'websocket');
+    t.equal(problemOf(response).code, 'GATEWAY_UPGRADE_REQUIRED');
+  });
+});
+
+t.test('the orders service is down: a prompt 503 instead of an upgrade', async (t) => {
+  const { app, issuer } = await buildGateway(t, { orders: await closedPortUrl() });
+  const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws');
+  const refused = (await connect(`${base}/v1/orders/events`, bearer(await issuer.tokenFor({}))).catch((error: Refusal) => error)) as Refusal;
+  t.equal(refused.statusCode, 503);
+  t.equal(JSON.parse(refused.body).code, 'GATEWAY_UPSTREAM_UNAVAILABLE');
+});
