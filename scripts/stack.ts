@@ -14,6 +14,10 @@ import { ensureDatabase } from '@shop/db';
 
 const POSTGRES = process.env.STACK_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** A second stack (the end-to-end tests) runs beside a dev stack on shifted ports, databases and keys. */
+const PORT_OFFSET = Number(process.env.STACK_PORT_OFFSET ?? 0);
+const NAME_PREFIX = process.env.STACK_NAME_PREFIX ?? 'shop';
+const port = (base: number) => base + PORT_OFFSET;
 
 interface ServiceSpec {
   name: string;
@@ -22,31 +26,36 @@ interface ServiceSpec {
   env?: Record<string, string>;
 }
 
-const KEY_FILE = '.dev/jwt-private.pem';
+const KEY_FILE = `.dev/${NAME_PREFIX}-jwt-private.pem`;
 if (!existsSync(KEY_FILE)) {
   mkdirSync('.dev', { recursive: true });
   const { privateKey } = generateKeyPairSync('ed25519');
   writeFileSync(KEY_FILE, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 }
 
-const JWKS_URL = 'http://127.0.0.1:3001/.well-known/jwks.json';
+const JWKS_URL = `http://127.0.0.1:${port(3001)}/.well-known/jwks.json`;
 const allServices: ServiceSpec[] = [
   {
     name: 'auth',
-    port: 3001,
-    database: 'shop_auth',
+    port: port(3001),
+    database: `${NAME_PREFIX}_auth`,
     env: {
       JWT_PRIVATE_KEY_FILE: KEY_FILE,
       ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'admin@example.com', // dev only
       ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password', // dev only
     },
   },
-  { name: 'catalog', port: 3002, database: 'shop_catalog', env: { AUTH_JWKS_URL: JWKS_URL } },
-  { name: 'orders', port: 3003, database: 'shop_orders', env: { AUTH_JWKS_URL: JWKS_URL, CATALOG_URL: 'http://127.0.0.1:3002' } },
+  { name: 'catalog', port: port(3002), database: `${NAME_PREFIX}_catalog`, env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'orders', port: port(3003), database: `${NAME_PREFIX}_orders`, env: { AUTH_JWKS_URL: JWKS_URL } },
   {
     name: 'gateway',
-    port: 8080,
-    env: { AUTH_URL: 'http://127.0.0.1:3001', CATALOG_URL: 'http://127.0.0.1:3002', ORDERS_URL: 'http://127.0.0.1:3003', AUTH_JWKS_URL: JWKS_URL },
+    port: port(8080),
+    env: {
+      AUTH_URL: `http://127.0.0.1:${port(3001)}`,
+      CATALOG_URL: `http://127.0.0.1:${port(3002)}`,
+      ORDERS_URL: `http://127.0.0.1:${port(3003)}`,
+      AUTH_JWKS_URL: JWKS_URL,
+    },
   },
 ];
 // Services join the stack as they land in apps/.
@@ -80,7 +89,8 @@ for (const service of services) {
     PORT: String(service.port),
     HOST: '127.0.0.1',
     REDIS_URL,
-    REDIS_KEY_PREFIX: `${service.name}:`,
+    // One prefix for the whole stack: the event streams of one service are read by the others.
+    REDIS_KEY_PREFIX: `${NAME_PREFIX}:`,
     ...service.env,
   };
   if (service.database) {
@@ -88,6 +98,11 @@ for (const service of services) {
     await ensureDatabase(env.DATABASE_URL);
     const code = await exited(run(service.name, `apps/${service.name}/src/migrate.ts`, env));
     if (code !== 0) throw new Error(`${service.name}: migrations failed`);
+    // The demo catalog, so a newcomer can browse products at once (idempotent).
+    if (existsSync(`apps/${service.name}/src/seed.ts`)) {
+      const seeded = await exited(run(service.name, `apps/${service.name}/src/seed.ts`, env));
+      if (seeded !== 0) throw new Error(`${service.name}: seeding failed`);
+    }
   }
   const child = run(service.name, `apps/${service.name}/src/main.ts`, env);
   children.push(child);
