@@ -17,6 +17,7 @@ COPY tsconfig.base.json tsconfig.json nx.json eslint.config.js ./
 COPY scripts ./scripts
 COPY libs ./libs
 COPY apps ./apps
+COPY infra ./infra
 
 FROM source AS build
 ARG APP
