@@ -2,7 +2,8 @@ import type { Scope } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Principal } from './principal';
-import { InvalidTokenError, KeysUnavailableError, verifyAccessToken, type AccessTokenPolicy } from './verify-access-token';
+import { VerifiedTokenCache } from './verified-token-cache';
+import { InvalidTokenError, KeysUnavailableError, type AccessTokenPolicy } from './verify-access-token';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,6 +21,11 @@ declare module 'fastify' {
 export interface TokenVerifierOptions extends AccessTokenPolicy {
   /** The `realm` of `WWW-Authenticate` challenges. */
   realm?: string;
+  /**
+   * Verified tokens remembered until they expire (0: verify every request). A client sends the same
+   * token many times; a map lookup instead of a signature check is most of a read's cost.
+   */
+  cacheMaxEntries?: number;
 }
 
 /**
@@ -33,6 +39,7 @@ export function installTokenVerifier(app: FastifyInstance, options: TokenVerifie
     error ? `Bearer realm="${realm}", error="${error}", error_description="${description ?? error}"` : `Bearer realm="${realm}"`;
 
   app.decorateRequest('principal', null);
+  const tokens = new VerifiedTokenCache(options, options.cacheMaxEntries ?? 10_000);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const header = request.headers.authorization;
@@ -44,7 +51,7 @@ export function installTokenVerifier(app: FastifyInstance, options: TokenVerifie
       });
     }
     try {
-      request.principal = await verifyAccessToken(match[1], options);
+      request.principal = await tokens.verify(match[1]);
     } catch (error) {
       if (error instanceof KeysUnavailableError) {
         request.log.error({ err: error.cause }, 'token verification keys unavailable');

@@ -1,10 +1,9 @@
 import { AppError } from '@shop/service-kit';
-import { InvalidTokenError, KeysUnavailableError } from '@shop/token-verifier';
+import { InvalidTokenError, KeysUnavailableError, type VerifiedTokenCache } from '@shop/token-verifier';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { PublicRoute } from '../routes/route-table';
 import { UpstreamError } from '../upstream/upstream-error';
 import type { ApiKeyExchanger } from './api-key-exchange';
-import type { VerifiedTokenCache } from './verified-token-cache';
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i;
 const REALM = 'shop';

@@ -1,5 +1,6 @@
-import { verifyAccessToken, type AccessTokenPolicy, type Principal } from '@shop/token-verifier';
 import { decodeJwt } from 'jose';
+import type { Principal } from './principal';
+import { verifyAccessToken, type AccessTokenPolicy } from './verify-access-token';
 
 interface Entry {
   principal: Principal;
