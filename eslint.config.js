@@ -14,6 +14,9 @@ function moduleBoundaries(inTests) {
       { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', ...(inTests ? ['type:testing'] : [])] },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts'] },
       { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [], allowedExternalImports: ['@sinclair/typebox'] },
+      // End-to-end projects drive the system through the libs; they never ship.
+      { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:testing'] },
+      { sourceTag: 'type:infra', onlyDependOnLibsWithTags: [] },
     ],
   };
 }

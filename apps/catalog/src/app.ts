@@ -1,10 +1,14 @@
 import { installDatabase } from '@shop/db';
+import { eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
 import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
+import type { EntitySubscriberInterface } from 'typeorm';
+import { productCacheInvalidator } from './cache/invalidate-after-commit';
 import { ProductCache } from './cache/product-cache';
 import { algorithmsOf, type CatalogConfig } from './config';
+import { orderEventHandlers } from './consumers/order-events';
 import { catalogSchema } from './database';
 import { Catalog } from './domain/catalog';
 import categoryRoutes from './routes/categories';
@@ -13,7 +17,7 @@ import type { CatalogServices } from './services';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The catalog's reads and writes, cache included: what routes, the seed and the orders saga use. */
+    /** The catalog's reads and writes, cache included: what routes and the seed use. */
     catalog: Catalog;
   }
 }
@@ -23,6 +27,8 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Keys that verify access tokens instead of auth's JWKS (tests pass a local issuer's). */
   verificationKeys?: JWTVerifyGetKey;
+  /** Overrides for the event consumer (tests shorten the idle time before a reclaim). */
+  consumer?: { claimIdleMs?: number; claimIntervalMs?: number; blockMs?: number };
 }
 
 /** The catalog service as a Fastify instance: nothing listens, nothing global, so tests build many. */
@@ -51,8 +57,35 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     listTtlSeconds: config.LIST_CACHE_TTL_SECONDS,
   });
   app.addHook('onClose', async () => cache.close());
+  (db.subscribers as EntitySubscriberInterface[]).push(productCacheInvalidator(cache, app.log));
   const catalog = new Catalog(db, cache, { currency: config.STORE_CURRENCY });
   app.decorate('catalog', catalog);
+
+  // The order saga: product and stock events out through the outbox, orders' events in.
+  const relay = new OutboxRelay({ dataSource: db, redis, name: 'catalog', logger: app.log });
+  const consumer = new StreamConsumer({
+    redis,
+    dataSource: db,
+    group: 'catalog',
+    consumerName: config.EVENTS_CONSUMER_NAME,
+    streams: [eventStream('orders')],
+    handlers: orderEventHandlers,
+    maxDeliveries: config.EVENTS_MAX_DELIVERIES,
+    claimIdleMs: options.consumer?.claimIdleMs ?? config.EVENTS_CLAIM_IDLE_MS,
+    ...(options.consumer?.claimIntervalMs ? { claimIntervalMs: options.consumer.claimIntervalMs } : {}),
+    ...(options.consumer?.blockMs ? { blockMs: options.consumer.blockMs } : {}),
+    logger: app.log,
+  });
+  app.addHook('onReady', async () => {
+    relay.start();
+    consumer.start();
+  });
+  // Before the database closes: the consumer finishes (and acknowledges) the event in hand, whose
+  // answer the relay may still publish; what it leaves in the outbox the next relay publishes.
+  app.addHook('preClose', async () => {
+    await consumer.stop();
+    await relay.stop();
+  });
 
   const services: CatalogServices = { config, db, catalog };
   await app.register(productRoutes, { services });

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { EventPayload, EventType } from '@shop/contracts';
+import { createDataSource, withTransaction } from '@shop/db';
+import { appendEvent, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
-import { buildTestService, createTestTokenIssuer, type Teardown } from '@shop/testing';
+import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuildOptions } from '../src/app';
 import { CatalogConfigSchema, type CatalogConfig } from '../src/config';
@@ -14,8 +18,9 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof Catalog
     label: 'catalog',
     schema: catalogSchema,
     build: async (testEnv) => {
-      config = loadConfig(CatalogConfigSchema, { ...testEnv, ...overrides });
-      return buildApp(config, { verificationKeys: issuer.verificationKeys, ...options });
+      config = loadConfig(CatalogConfigSchema, { ...testEnv, EVENTS_CONSUMER_NAME: `test-${randomUUID()}`, ...overrides });
+      // A short blocking read, so closing the app does not wait a second for the consumer.
+      return buildApp(config, { verificationKeys: issuer.verificationKeys, consumer: { blockMs: 200 }, ...options });
     },
   });
   const admin = bearer(await issuer.tokenFor({ role: 'admin' }));
@@ -85,4 +90,49 @@ export async function eventually<T>(check: () => Promise<T | undefined>, { timeo
     if (Date.now() > deadline) throw new Error('condition not met before the deadline');
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** An event as the catalog's outbox holds it. */
+export interface OutboxEvent<T extends EventType = EventType> {
+  eventId: string;
+  type: T;
+  payload: EventPayload<T>;
+  published: boolean;
+}
+
+/** The catalog's outbox, in order; `types` narrows it. */
+export async function outboxEvents(app: App, ...types: EventType[]): Promise<OutboxEvent[]> {
+  const rows: { event_id: string; type: EventType; payload: never; published_at: Date | null }[] = await app.db.query(
+    `SELECT event_id, type, payload, published_at FROM outbox ${types.length > 0 ? 'WHERE type = ANY($1)' : ''} ORDER BY position`,
+    types.length > 0 ? [types] : [],
+  );
+  return rows.map((row) => ({ eventId: row.event_id, type: row.type, payload: row.payload, published: row.published_at !== null }));
+}
+
+/**
+ * Plays orders' part of the saga through the real mechanism: an outbox of its own, relayed to
+ * `events:orders` under the catalog's Redis prefix, where the catalog's consumer reads it.
+ */
+export async function fakeOrders(t: Teardown, redisKeyPrefix: string) {
+  const database = await createTestDatabase('fake_orders');
+  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712100001)] });
+  await dataSource.initialize();
+  await dataSource.runMigrations();
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: redisKeyPrefix });
+  const relay = new OutboxRelay({ dataSource, redis, name: 'orders', pollIntervalMs: 50 });
+  relay.start();
+  t.teardown(async () => {
+    await relay.stop();
+    redis.disconnect();
+    await dataSource.destroy();
+    await database.drop();
+  });
+  const userId = randomUUID();
+  return {
+    redis,
+    placed: (orderId: string, items: { productId: string; quantity: number }[]) =>
+      withTransaction(dataSource, (manager) => appendEvent(manager, { type: 'order.placed.v1', source: 'orders', payload: { orderId, userId, items } })),
+    cancelled: (orderId: string) =>
+      withTransaction(dataSource, (manager) => appendEvent(manager, { type: 'order.cancelled.v1', source: 'orders', payload: { orderId, userId } })),
+  };
 }

@@ -19,9 +19,10 @@ import { releaseStock, reserveStock, type StockRelease, type StockReservation } 
 
 /**
  * The catalog as its callers use it: every write runs its domain function in one transaction and,
- * once committed, invalidates the cache; product reads go through the cache. Routes, the seed and
- * (next) the orders saga all come through here, so no path can change a product and leave a stale
- * copy behind.
+ * once committed, invalidates the cache; product reads go through the cache. Routes and the seed
+ * come through here, so no path can change a product and leave a stale copy behind. The saga's
+ * consumer moves stock in a transaction of its own (the consumer's) and has the cache invalidated
+ * after that commit through `invalidateAfterCommit`.
  */
 export class Catalog {
   constructor(

@@ -5,6 +5,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ProductEntity, type ProductRow } from '../database';
 import { assertIfMatch, type IfMatch } from './entity-tags';
 import { keysetValueSchemas, pageByKeyset, type KeysetPage, type KeysetSort } from './keyset-pagination';
+import { productCreated, productDeleted, productUpdated } from './product-events';
 
 /** What every product write is checked against. */
 export interface ProductRules {
@@ -112,7 +113,7 @@ export function listProducts(db: DataSource, query: ProductListQuery): Promise<K
 export async function createProduct(manager: EntityManager, body: ProductWriteBody, rules: ProductRules): Promise<ProductRow> {
   const fields = writableFields(body, rules);
   const row = await saveTranslatingConflicts(manager, manager.getRepository(ProductEntity).create(fields));
-  // Event: product.created.v1 — appendEvent(manager, ...) goes here.
+  await productCreated(manager, row);
   return row;
 }
 
@@ -127,10 +128,8 @@ export async function replaceProduct(
   const row = await lockProduct(manager, id);
   assertIfMatch(row.version, ifMatch);
   const { updated, changed } = await applyChanges(manager, row, writableFields(body, rules));
-  if (changed.length > 0) {
-    // Events: product.updated.v1, and product.stock-changed.v1 when `changed` includes 'stock' —
-    // appendEvent(manager, ...) goes here.
-  }
+  // A no-op write changed nothing, so it tells nobody anything either.
+  if (changed.length > 0) await productUpdated(manager, updated, changed);
   return updated;
 }
 
@@ -154,10 +153,8 @@ export async function patchProduct(
   if (patch.tags !== undefined) changes.tags = patch.tags ?? [];
   if (patch.stock !== undefined) changes.stock = patch.stock;
   const { updated, changed } = await applyChanges(manager, row, changes);
-  if (changed.length > 0) {
-    // Events: product.updated.v1, and product.stock-changed.v1 when `changed` includes 'stock' —
-    // appendEvent(manager, ...) goes here.
-  }
+  // A no-op write changed nothing, so it tells nobody anything either.
+  if (changed.length > 0) await productUpdated(manager, updated, changed);
   return updated;
 }
 
@@ -165,7 +162,7 @@ export async function deleteProduct(manager: EntityManager, id: string, ifMatch?
   const row = await lockProduct(manager, id);
   assertIfMatch(row.version, ifMatch);
   await manager.getRepository(ProductEntity).delete({ id });
-  // Event: product.deleted.v1 — appendEvent(manager, ...) goes here.
+  await productDeleted(manager, row);
   return row;
 }
 

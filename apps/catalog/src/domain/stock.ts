@@ -10,6 +10,7 @@ import { AppError } from '@shop/service-kit';
 import { Value } from '@sinclair/typebox/value';
 import type { DataSource, EntityManager } from 'typeorm';
 import { StockReservationEntity, type StockReservationRow } from '../database';
+import { stockChanged } from './product-events';
 
 /**
  * The catalog is the single source of truth for stock. An order's stock is reserved (all lines or
@@ -73,7 +74,19 @@ export function findReservation(db: DataSource | EntityManager, orderId: string)
   return db.getRepository(StockReservationEntity).findOneBy({ orderId });
 }
 
-/** The reservation itself, inside the caller's transaction (`reserveStock` provides one). */
+/** What a stock movement reports per product. (TypeORM answers an UPDATE as `[rows, count]`.) */
+const MOVED_PRODUCT = 'p.id, p.stock, p.version';
+type MovedProduct = { id: string; stock: number; version: number };
+
+function inIdOrder(products: MovedProduct[]): MovedProduct[] {
+  return [...products].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * The reservation itself, inside the caller's transaction (`reserveStock` provides one; the saga's
+ * consumer its own). Appends `product.stock-changed.v1` for every product it moved; answering the
+ * order (`stock.reserved.v1` / `stock.rejected.v1`) is the caller's part, from the outcome.
+ */
 export async function reserveStockWith(manager: EntityManager, orderId: string, requested: StockRequestLine[]): Promise<Movement<StockReservation>> {
   const lines = normalizeLines(orderId, requested);
   // Claiming the order id first makes a concurrent duplicate wait here until this one commits,
@@ -101,7 +114,6 @@ export async function reserveStockWith(manager: EntityManager, orderId: string, 
        WHERE order_id = $1`,
       [orderId, reason, culpritIds, JSON.stringify(lines)],
     );
-    // Event: stock.rejected — appendEvent(manager, ...) goes here.
     return { outcome: { orderId, status: 'rejected', reason, productIds: culpritIds }, moved: [] };
   };
   const unknown = lines.filter((line) => !byId.has(line.productId));
@@ -111,9 +123,10 @@ export async function reserveStockWith(manager: EntityManager, orderId: string, 
   // Every product was written in the store's currency; it is the currency of the order's prices.
   const currency = byId.get(lines[0]!.productId)!.currency;
 
-  await manager.query(
+  const [taken]: [MovedProduct[], number] = await manager.query(
     `UPDATE products p SET stock = p.stock - v.quantity, version = p.version + 1, updated_at = now()
-     FROM unnest($1::uuid[], $2::integer[]) AS v(id, quantity) WHERE p.id = v.id`,
+     FROM unnest($1::uuid[], $2::integer[]) AS v(id, quantity) WHERE p.id = v.id
+     RETURNING ${MOVED_PRODUCT}`,
     [lines.map((line) => line.productId), lines.map((line) => line.quantity)],
   );
   const reserved: ReservedLine[] = lines.map((line) => {
@@ -125,11 +138,14 @@ export async function reserveStockWith(manager: EntityManager, orderId: string, 
     JSON.stringify(reserved),
     currency,
   ]);
-  // Events: stock.reserved, and product.stock-changed per product — appendEvent(manager, ...) goes here.
+  await stockChanged(manager, inIdOrder(taken));
   return { outcome: { orderId, status: 'reserved', lines: reserved, currency }, moved: productIds };
 }
 
-/** The release itself, inside the caller's transaction (`releaseStock` provides one). */
+/**
+ * The release itself, inside the caller's transaction (`releaseStock` provides one). Appends
+ * `product.stock-changed.v1` for every product it gave units back to.
+ */
 export async function releaseStockWith(manager: EntityManager, orderId: string): Promise<Movement<StockRelease>> {
   assertOrderId(orderId);
   const tombstone: unknown[] = await manager.query(
@@ -138,7 +154,6 @@ export async function releaseStockWith(manager: EntityManager, orderId: string):
     [orderId],
   );
   if (tombstone.length > 0) {
-    // Event: stock.released (nothing was held) — appendEvent(manager, ...) goes here.
     return { outcome: { orderId, released: [] }, moved: [] };
   }
   const reservation = await manager
@@ -153,13 +168,14 @@ export async function releaseStockWith(manager: EntityManager, orderId: string):
   const productIds = held.map((line) => line.productId).sort();
   // Same lock order as reservations; a product deleted since simply has nothing to get back.
   await manager.query(`SELECT id FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [productIds]);
-  await manager.query(
+  const [returned]: [MovedProduct[], number] = await manager.query(
     `UPDATE products p SET stock = p.stock + v.quantity, version = p.version + 1, updated_at = now()
-     FROM unnest($1::uuid[], $2::integer[]) AS v(id, quantity) WHERE p.id = v.id`,
+     FROM unnest($1::uuid[], $2::integer[]) AS v(id, quantity) WHERE p.id = v.id
+     RETURNING ${MOVED_PRODUCT}`,
     [held.map((line) => line.productId), held.map((line) => line.quantity)],
   );
   await manager.query(`UPDATE stock_reservations SET state = 'released', updated_at = now() WHERE order_id = $1`, [orderId]);
-  // Events: stock.released, and product.stock-changed per product — appendEvent(manager, ...) goes here.
+  await stockChanged(manager, inIdOrder(returned));
   return { outcome: { orderId, released: held }, moved: productIds };
 }
 

@@ -61,7 +61,7 @@ t.test('reads are cached and every change is visible at once', async (t) => {
 
 t.test('a change through one replica is visible through another at once', async (t) => {
   const { app: first, admin, config, issuer } = await build(t);
-  const second = await buildApp(config, { verificationKeys: issuer.verificationKeys });
+  const second = await buildApp({ ...config, EVENTS_CONSUMER_NAME: 'second-replica' }, { verificationKeys: issuer.verificationKeys, consumer: { blockMs: 200 } });
   t.teardown(() => second.close());
   const product = await createProduct(first, admin, { priceCents: 1_000 });
   const url = `/v1/products/${product.id}`;
