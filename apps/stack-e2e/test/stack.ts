@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dropDatabase } from '@shop/db';
+import { deleteKeysWithPrefix, TEST_DATABASE_URL } from '@shop/testing';
+
+export interface RunningStack {
+  gatewayUrl: string;
+  admin: { email: string; password: string };
+}
+
+const ADMIN = { email: 'e2e-admin@example.test', password: 'e2e-admin-password' };
+
+/**
+ * The stack the end-to-end suite talks to: `GATEWAY_URL` when set (the compose stack), otherwise
+ * a fresh one started here by the process runner (`npm run stack`) on shifted ports, with its own
+ * databases and Redis prefix, stopped and dropped afterwards.
+ */
+export async function startStack(t: { teardown(fn: () => unknown): void }): Promise<RunningStack> {
+  if (process.env.GATEWAY_URL) {
+    return {
+      gatewayUrl: process.env.GATEWAY_URL,
+      admin: { email: process.env.ADMIN_EMAIL ?? 'admin@example.com', password: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password' },
+    };
+  }
+  const name = `e2e_${randomBytes(3).toString('hex')}`;
+  const offset = 10_000 + Math.floor(Math.random() * 500) * 10;
+  const server = new URL(TEST_DATABASE_URL);
+  server.pathname = '';
+  const runner: ChildProcess = spawn(process.execPath, ['--import=tsx', 'scripts/stack.ts'], {
+    cwd: new URL('../../../', import.meta.url).pathname,
+    env: {
+      ...process.env,
+      STACK_NAME_PREFIX: name,
+      STACK_PORT_OFFSET: String(offset),
+      STACK_POSTGRES_URL: server.toString().replace(/\/$/, ''),
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  runner.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  runner.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  t.teardown(async () => {
+    if (runner.exitCode === null) {
+      runner.kill('SIGINT');
+      await new Promise((resolve) => runner.once('exit', resolve));
+    }
+    for (const service of ['auth', 'catalog', 'orders']) {
+      const url = new URL(TEST_DATABASE_URL);
+      url.pathname = `/${name}_${service}`;
+      await dropDatabase(url.toString()).catch(() => undefined);
+    }
+    await deleteKeysWithPrefix(`${name}:`);
+  });
+
+  const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const ready = await fetch(`${gatewayUrl}/health/ready`).then((response) => response.ok, () => false);
+    if (ready) return { gatewayUrl, admin: ADMIN };
+    if (runner.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not become ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
