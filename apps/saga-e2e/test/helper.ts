@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Order, Product } from '@shop/contracts';
 import { deadLetterStream } from '@shop/events';
 import { loadConfig, type ServiceInstance } from '@shop/service-kit';
-import { buildTestService, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL, type Teardown, type TestServiceEnv } from '@shop/testing';
+import { buildTestService, createTestRedisPrefix, createTestTokenIssuer, startPrivateRedis, TEST_REDIS_URL, waitFor, type Teardown, type TestServiceEnv } from '@shop/testing';
+
+// Shared with every suite that needs them; re-exported so the tests keep importing from here.
+export { startPrivateRedis, waitFor };
 import { Redis } from 'ioredis';
 import type { JWTVerifyGetKey } from 'jose';
 import pg from 'pg';
@@ -204,15 +204,6 @@ export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
-/** Polls until `check` holds; a deadline, never a fixed sleep, so a slow machine only runs slower. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
 
 /** A consumer group's progress on a stream: read everything (lag 0) and acknowledged everything. */
 export async function groupCaughtUp(redis: Redis, prefix: string, stream: string, group: string): Promise<boolean> {
@@ -222,56 +213,7 @@ export async function groupCaughtUp(redis: Redis, prefix: string, stream: string
   return fields !== undefined && fields[fields.indexOf('lag') + 1] === 0 && fields[fields.indexOf('pending') + 1] === 0;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
-/**
- * A redis-server of the test's own on a free port, without persistence, so it can be shut down and
- * come back empty without touching the shared one. It runs as this process's child (not
- * daemonized), so a test that fails half-way still ends it in its teardown.
- */
-export async function startPrivateRedis(t: Teardown): Promise<{ url: string; start(): Promise<void>; shutdown(): Promise<void> }> {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const probe = () => new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-    const client = probe();
-    client.on('error', () => undefined);
-    try {
-      await waitFor(`redis-server on ${port}`, () => client.connect().then(() => true, () => false), 10_000);
-    } finally {
-      client.disconnect();
-    }
-  };
-  /** SHUTDOWN NOSAVE: gone at once, and nothing kept for its return. */
-  const shutdown = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    const client = probe();
-    client.on('error', () => undefined);
-    await client.connect();
-    await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-    client.disconnect();
-    await exited;
-  };
-  t.teardown(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-  });
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, start, shutdown };
-}
 
 /** One query on a database through a connection of its own: for looking while no app of it is running. */
 export async function queryDatabase<Row>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<Row[]> {

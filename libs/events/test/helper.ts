@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { EventEnvelope } from '@shop/contracts';
 import { createDataSource, runMigrations, withTransaction } from '@shop/db';
-// The testing lib is for tests; this platform lib's tests use it as every app's tests do.
+import { createTestDatabase, createTestRedisPrefix, startPrivateRedis, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 
-import { createTestDatabase, createTestRedisPrefix, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+// Shared with every suite that needs them; re-exported so the tests keep importing from here.
+export { startPrivateRedis, waitFor };
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
@@ -195,59 +193,10 @@ export async function streamEventIds(redis: Redis, stream: string): Promise<stri
   return entries.map(([, fields]) => fields[fields.indexOf('id') + 1]!);
 }
 
-/** Polls until `check` holds; a deadline, never a fixed sleep, so a slow machine only runs slower. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
 
 export async function allAppliedOnce(dataSource: DataSource, ids: string[], consumer = 'catalog'): Promise<boolean> {
   const counts = await effectCounts(dataSource, consumer);
   return ids.every((id) => counts.get(id) === 1);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
-/**
- * A redis-server of the test's own on a free port, without persistence, so it can be stopped,
- * restarted empty and flushed without touching the shared one.
- */
-export async function startPrivateRedis(t: Teardown): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await waitFor(`redis-server on ${port}`, () => probe.connect().then(() => true, () => false), 10_000);
-    } finally {
-      probe.disconnect();
-    }
-  };
-  const stop = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  t.teardown(stop);
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop };
-}
