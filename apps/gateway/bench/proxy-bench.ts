@@ -41,7 +41,8 @@ async function freePort(): Promise<number> {
 }
 
 function start(name: string, script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const profile = name === 'gateway' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   child.once('exit', (code, signal) => {
@@ -138,7 +139,7 @@ async function main() {
   cleanups.push(() => redis.clear());
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
+  const gateway = start('gateway', process.env.BENCH_GATEWAY_SCRIPT ?? 'apps/gateway/src/main.ts', {
     HOST: '127.0.0.1',
     PORT: String(gatewayPort),
     LOG_LEVEL: GATEWAY_LOG_LEVEL,

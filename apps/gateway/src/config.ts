@@ -32,6 +32,11 @@ export const GatewayConfigSchema = Type.Composite([
     /** Login and registration, per client address: the stricter limit. */
     RATE_LIMIT_LOGIN_MAX: Type.Integer({ minimum: 1, default: 10 }),
     RATE_LIMIT_LOGIN_WINDOW_MS: Milliseconds(60_000),
+    /**
+     * How often a replica adds its counts in Redis and learns the others' (0: a Redis round trip
+     * on every request). Replicas may admit about (replicas - 1) x rate x this over a limit.
+     */
+    RATE_LIMIT_SYNC_MS: Milliseconds(50, 0),
 
     /** Time allowed for an upstream's response headers, and between two chunks of its body. */
     UPSTREAM_TIMEOUT_MS: Milliseconds(5_000),

@@ -1,9 +1,9 @@
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor, type RateLimitOptions } from '@fastify/rate-limit';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
-import { createFallbackStoreClass } from './fallback-rate-limit-store';
+import { createSharedRateLimitStores } from './shared-rate-limit-store';
 
 export interface RateLimiters {
   /** Per principal when signed in, per address when anonymous. */
@@ -16,25 +16,30 @@ const principalOrAddress = (request: FastifyRequest) =>
   request.principal === null ? `address:${request.ip}` : `principal:${request.principal.userId}`;
 
 /**
- * Rate limits counted in Redis (@fastify/rate-limit with a store that falls back to memory while
- * Redis is down: see `createFallbackStoreClass`). Responses carry `RateLimit-Limit`,
- * `RateLimit-Remaining` and `RateLimit-Reset`; over the limit, a 429 problem with `Retry-After`.
- * The limiters are hooks placed on each route explicitly, after the edge has identified the
- * caller (so it can count per principal) and before anything costs a service a thing.
+ * Rate limits counted in Redis and shared by every replica (@fastify/rate-limit with the store
+ * of `createSharedRateLimitStores`). Responses carry `RateLimit-Limit`, `RateLimit-Remaining`
+ * and `RateLimit-Reset`; over the limit, a 429 problem with `Retry-After`. The limiters are
+ * hooks placed on each route explicitly, after the edge has identified the caller (so it can
+ * count per principal) and before anything costs a service a thing.
+ *
+ * The general limit syncs its counts every RATE_LIMIT_SYNC_MS (no Redis round trip on a
+ * request's path); login and registration count in Redis on every request, because there a
+ * handful of extra attempts is what the limit exists to stop.
  */
 export async function installRateLimits(app: FastifyInstance, redis: Redis, config: GatewayConfig): Promise<RateLimiters> {
-  // One Redis round trip per request is the limiter's whole cost: with auto-pipelining, the
-  // commands of concurrent requests share one write and one read. (ioredis reads this option
-  // at each call; the kit's installRedis has no way to ask for it yet.)
+  // The commands of concurrent requests share one write and one read.
   redis.options.enableAutoPipelining = true;
+  const stores = createSharedRateLimitStores(redis, app.log, { syncMs: config.RATE_LIMIT_SYNC_MS });
+  app.addHook('onClose', () => stores.close());
   await app.register(rateLimit, {
     global: false,
     enableDraftSpec: true,
-    store: createFallbackStoreClass(redis, app.log) as unknown as FastifyRateLimitStoreCtor,
+    store: stores.Store as unknown as FastifyRateLimitStoreCtor,
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Rate limit exceeded; retry in ${context.after}`),
   });
-  const limiter = (options: Parameters<FastifyInstance['rateLimit']>[0]) => app.rateLimit(options) as unknown as onRequestAsyncHookHandler;
+  // `syncMs` goes to the store's `child` with the rest of the options (see RateLimitStore).
+  const limiter = (options: RateLimitOptions & { syncMs?: number }) => app.rateLimit(options) as unknown as onRequestAsyncHookHandler;
   return {
     default: limiter({
       groupId: 'default',
@@ -47,6 +52,7 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis, conf
       keyGenerator: (request) => `address:${request.ip}`,
       max: config.RATE_LIMIT_LOGIN_MAX,
       timeWindow: config.RATE_LIMIT_LOGIN_WINDOW_MS,
+      syncMs: 0,
     }),
   };
 }

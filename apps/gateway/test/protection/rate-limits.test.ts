@@ -73,14 +73,33 @@ t.test('limits per address and per principal, with the RateLimit headers', async
 });
 
 t.test('counts are shared through Redis by every gateway replica', async (t) => {
-  const { catalog } = await upstreams(t);
-  const first = await buildGateway(t, { catalog: catalog.url, env: LIMITS });
-  const second = await buildGateway(t, { catalog: catalog.url, env: { ...LIMITS, REDIS_KEY_PREFIX: first.redisPrefix } });
-  const statuses = [];
-  for (const app of [first.app, second.app, first.app, second.app]) {
-    statuses.push((await app.inject({ method: 'GET', url: '/v1/products', remoteAddress: '198.51.100.7' })).statusCode);
-  }
-  t.same(statuses, [200, 200, 200, 429]);
+  const { catalog, auth } = await upstreams(t);
+  const env = { ...LIMITS, RATE_LIMIT_SYNC_MS: '20' };
+  const first = await buildGateway(t, { catalog: catalog.url, auth: auth.url, env });
+  const second = await buildGateway(t, { catalog: catalog.url, auth: auth.url, env: { ...env, REDIS_KEY_PREFIX: first.redisPrefix } });
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: first.redisPrefix });
+  t.teardown(() => redis.quit());
+
+  t.test('the general limit: each replica learns the others\' counts within RATE_LIMIT_SYNC_MS', async (t) => {
+    const get = (app: typeof first.app) => app.inject({ method: 'GET', url: '/v1/products', remoteAddress: '198.51.100.7' });
+    const statuses = [];
+    let sent = 0;
+    for (const app of [first.app, second.app, first.app, second.app]) {
+      statuses.push((await get(app)).statusCode);
+      sent += 1;
+      // Both replicas have added what they counted.
+      await eventually(async () => (Number(await redis.get('rate-limit:default:address:198.51.100.7')) === sent ? true : undefined));
+    }
+    t.same(statuses, [200, 200, 200, 429]);
+  });
+
+  t.test('login: counted in Redis on every request, so replicas agree at once', async (t) => {
+    const login = (app: typeof first.app) =>
+      app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'a@b.test', password: 'x' }, remoteAddress: '198.51.100.70' });
+    const statuses = [];
+    for (const app of [first.app, second.app, first.app]) statuses.push((await login(app)).statusCode);
+    t.same(statuses, [401, 401, 429]);
+  });
 });
 
 t.test('Redis down: fail open to per-instance limits in memory', async (t) => {
