@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
 import { remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
@@ -11,6 +10,7 @@ import { ApiKeyExchanger } from './identity/api-key-exchange';
 import { EdgeIdentity } from './identity/edge-identity';
 import { installAccessLog } from './observability/access-log';
 import { installRateLimits } from './protection/rate-limits';
+import { installSecurityHeaders } from './protection/security-headers';
 import { installDocs } from './routes/docs';
 import { installEdgeRouting } from './routes/edge-routing';
 import ordersEventsRoute from './routes/orders-events';
@@ -62,10 +62,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const edgeRouting = installEdgeRouting(app);
 
   // Ecosystem plugins.
-  await app.register(helmet, {
-    // The API answers JSON only: nothing on it may load, run or frame anything. Swagger UI sets its own policy.
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
+  installSecurityHeaders(app);
   const allowedOrigins = new Set(corsOrigins);
   // Before the edge's routing hooks, so that an upgrade request answered with a 404 still has its socket closed.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });

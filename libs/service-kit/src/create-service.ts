@@ -77,18 +77,19 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that run on every request of every service are callback-style: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    if (closing) {
-      reply.header('connection', 'close');
-      return sendProblem(request, reply, 'SERVICE_SHUTTING_DOWN');
-    }
+    if (!closing) return done();
+    reply.header('connection', 'close');
+    sendProblem(request, reply, 'SERVICE_SHUTTING_DOWN');
   });
   // A request that was in flight when closing began must close its keep-alive connection too:
   // Node only closes connections that are idle at that moment, and this one would otherwise
   // hold close() open for the whole keep-alive timeout.
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   installHealthRoutes(app);

@@ -15,7 +15,8 @@ const KIT_ROUTES: [HTTPMethod[], string][] = [
  * through an `OPTIONS *` route, which makes every path look known (it would answer 405 "Allow:
  * OPTIONS" for any unknown path). This map learns every route except that one.
  *
- * Call right after `createService`, before any plugin adds routes.
+ * Call right after `createService`, before any plugin adds routes. The hooks run on every
+ * request, so they are callback-style and return at once when they have nothing to do.
  */
 export function installEdgeRouting(app: FastifyInstance) {
   const known = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false });
@@ -41,28 +42,29 @@ export function installEdgeRouting(app: FastifyInstance) {
      * one from an origin that is not allowed) learns the path's methods, and nothing about CORS.
      */
     beforeCors: (isAllowedOrigin: (origin: string) => boolean) =>
-      app.addHook('onRequest', async (request, reply) => {
-        if (request.method !== 'OPTIONS') return;
+      app.addHook('onRequest', (request, reply, done) => {
+        if (request.method !== 'OPTIONS') return done();
         const path = pathOf(request.url);
         const allowed = allowedMethods(path);
-        if (allowed.length === 0) return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route for OPTIONS ${path}`);
+        if (allowed.length === 0) return void sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route for OPTIONS ${path}`);
         const origin = request.headers.origin;
         const preflight = origin !== undefined && request.headers['access-control-request-method'] !== undefined;
         if (!preflight || !isAllowedOrigin(origin)) {
-          return reply.code(204).header('allow', [...allowed, 'OPTIONS'].join(', ')).send();
+          return void reply.code(204).header('allow', [...allowed, 'OPTIONS'].join(', ')).send();
         }
+        done();
       }),
     /** After CORS, so that a browser can read these problems too. */
     afterCors: () =>
-      app.addHook('onRequest', async (request, reply) => {
-        if (!request.is404) return;
+      app.addHook('onRequest', (request, reply, done) => {
+        if (!request.is404) return done();
         const path = pathOf(request.url);
         const allowed = allowedMethods(path);
         if (allowed.length > 0) {
           reply.header('allow', allowed.join(', '));
-          return sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allowed.join(', ')}`);
+          return void sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; use ${allowed.join(', ')}`);
         }
-        return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${path}`);
+        sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${path}`);
       }),
   };
 }
