@@ -1,17 +1,22 @@
 /**
- * Proxy overhead, in one run: autocannon against GET /v1/products/{id} on the catalog directly,
- * then the same request through the gateway (valid token, rate limits in Redis, access log on).
- * Prints throughput and p99 of both and the ratio gateway/direct beside its target. A script
- * that prints figures, not a test: nothing is asserted.
+ * Proxy overhead: autocannon against GET /v1/products/{id} on the catalog directly, then the
+ * same request through the gateway (valid token, rate limits, access log, security headers: its
+ * production configuration), then through a bare node:http + undici proxy (bench/bare-proxy.ts)
+ * that does nothing else: the most any Node.js proxy gets here. Prints throughput and p99 of
+ * each and the ratio gateway/direct beside its target. A script that prints figures, not a
+ * test: nothing is asserted.
  *
  *   npx nx run gateway:bench
  *
- * BENCH_SECONDS (10) and BENCH_CONNECTIONS (32) change the load; BENCH_UPSTREAM=stand-in skips
- * the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level.
+ * The runs alternate (direct, gateway, bare, direct, ...) for BENCH_ROUNDS rounds (2), so that
+ * the machine's drift over time weighs on all three alike; the ratios are of the totals.
+ * BENCH_SECONDS (5 per run) and BENCH_CONNECTIONS (32) set the load; BENCH_UPSTREAM=stand-in
+ * skips the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level;
+ * BENCH_PROFILE_DIR writes a V8 CPU profile of the gateway there.
  *
  * The real catalog is used when it starts (a child process on a fresh database, one product);
- * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with an ETag. Both runs send
- * the same token, so the catalog does the same work in both.
+ * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
+ * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
@@ -22,7 +27,8 @@ import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_
 import autocannon from 'autocannon';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const GATEWAY_LOG_LEVEL = process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info';
 const TARGET_RATIO = 0.5;
@@ -139,7 +145,7 @@ async function main() {
   cleanups.push(() => redis.clear());
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gateway = start('gateway', process.env.BENCH_GATEWAY_SCRIPT ?? 'apps/gateway/src/main.ts', {
+  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
     HOST: '127.0.0.1',
     PORT: String(gatewayPort),
     LOG_LEVEL: GATEWAY_LOG_LEVEL,
@@ -154,28 +160,60 @@ async function main() {
     RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
   });
   await waitForHealth(gatewayUrl, gateway);
+  const barePort = await freePort();
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
+  await waitForHealth(bareUrl, bare);
 
   const path = `/v1/products/${catalog.productId}`;
   const headers = { authorization: `Bearer ${readerToken}` };
-  for (const [name, base] of [['direct', catalog.url], ['gateway', gatewayUrl]] as const) {
+  const targets = [
+    { name: 'direct', base: catalog.url },
+    { name: 'gateway', base: gatewayUrl },
+    { name: 'bare proxy', base: bareUrl },
+  ];
+  for (const { name, base } of targets) {
     const response = await fetch(`${base}${path}`, { headers });
     if (response.status !== 200) throw new Error(`${name}: ${response.status} ${await response.text()}`);
   }
 
-  process.stdout.write(`upstream: ${upstreamKind}\nload: ${CONNECTIONS} connections, ${SECONDS} s per run after a 3 s warm-up, GET ${path} with a valid token\n\n`);
-  await load('warm-up direct', `${catalog.url}${path}`, headers, 3);
-  const direct = await load('direct', `${catalog.url}${path}`, headers, SECONDS);
-  await load('warm-up gateway', `${gatewayUrl}${path}`, headers, 3);
-  const viaGateway = await load('gateway', `${gatewayUrl}${path}`, headers, SECONDS);
+  process.stdout.write(
+    `upstream: ${upstreamKind}\n` +
+      `load: ${CONNECTIONS} connections, GET ${path} with a valid token; ${ROUNDS} rounds of ${SECONDS} s per target, alternating, after a 2 s warm-up each\n\n`,
+  );
+  for (const { name, base } of targets) await load(`warm-up ${name}`, `${base}${path}`, headers, 2);
 
-  const row = (name: string, r: typeof direct) =>
-    `${name.padEnd(9)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
+  type Result = Awaited<ReturnType<typeof load>>;
+  const results = new Map<string, Result[]>(targets.map(({ name }) => [name, []]));
+  const row = (name: string, r: Pick<Result, 'rps' | 'p50' | 'p99' | 'total' | 'non2xx'>) =>
+    `  ${name.padEnd(11)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    process.stdout.write(`round ${round}\n`);
+    for (const { name, base } of targets) {
+      const result = await load(name, `${base}${path}`, headers, SECONDS);
+      results.get(name)!.push(result);
+      process.stdout.write(row(name, result));
+    }
+  }
+
+  const overall = (name: string) => {
+    const runs = results.get(name)!;
+    return {
+      rps: runs.reduce((sum, run) => sum + run.rps, 0) / runs.length,
+      p50: Math.max(...runs.map((run) => run.p50)),
+      p99: Math.max(...runs.map((run) => run.p99)),
+      total: runs.reduce((sum, run) => sum + run.total, 0),
+      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    };
+  };
+  const [direct, viaGateway, viaBare] = targets.map(({ name }) => overall(name)) as [Result, Result, Result];
   const ratio = viaGateway.rps / direct.rps;
-  process.stdout.write(row('direct', direct));
-  process.stdout.write(row('gateway', viaGateway));
+  process.stdout.write(`\nall rounds (mean throughput, worst p50/p99)\n${row('direct', direct)}${row('gateway', viaGateway)}${row('bare proxy', viaBare)}`);
   process.stdout.write(
     `\nthroughput ratio gateway/direct: ${ratio.toFixed(2)}  (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})\n` +
-      `p99 gateway/direct: ${viaGateway.p99} ms / ${direct.p99} ms\n`,
+      `throughput ratio bare proxy/direct: ${(viaBare.rps / direct.rps).toFixed(2)}  (the most a Node.js proxy gets here: one that does nothing but forward)\n` +
+      `gateway/bare proxy: ${(viaGateway.rps / viaBare.rps).toFixed(2)}\n` +
+      `p99 direct / gateway / bare proxy: ${direct.p99} / ${viaGateway.p99} / ${viaBare.p99} ms\n`,
   );
 }
 
