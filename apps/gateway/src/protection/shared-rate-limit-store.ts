@@ -107,6 +107,7 @@ export function createSharedRateLimitStores(redis: Redis, log: FastifyBaseLogger
       private readonly namespace = 'rate-limit:',
     ) {
       this.syncMs = params?.syncMs ?? defaults.syncMs;
+      stores.add(this);
     }
 
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
@@ -160,9 +161,7 @@ export function createSharedRateLimitStores(redis: Redis, log: FastifyBaseLogger
     }
 
     child(params: { groupId?: string; syncMs?: number }): RateLimitStore {
-      const child = new SharedRateLimitStore({ syncMs: params.syncMs ?? this.syncMs }, `rate-limit:${params.groupId ?? 'default'}:`);
-      stores.add(child);
-      return child;
+      return new SharedRateLimitStore({ syncMs: params.syncMs ?? this.syncMs }, `rate-limit:${params.groupId ?? 'default'}:`);
     }
 
     /** Adds every pending count in Redis, in one pipeline; counts that cannot be sent stay pending. */
