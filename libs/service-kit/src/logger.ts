@@ -36,7 +36,13 @@ const STDOUT_FLUSH_MS = 250;
 function bufferedStdout(): DestinationStream {
   if (stdout === undefined) {
     const stream = destination({ dest: 1, sync: false, minLength: STDOUT_BUFFER_BYTES });
-    setInterval(() => stream.flush(), STDOUT_FLUSH_MS).unref();
+    setInterval(() => {
+      try {
+        stream.flush();
+      } catch {
+        // Only a destroyed stream throws here (stdout closed under us): nothing left to write to.
+      }
+    }, STDOUT_FLUSH_MS).unref();
     stdout = stream;
   }
   return stdout;

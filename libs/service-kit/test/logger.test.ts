@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { redactUrl } from '../src/index';
 import { buildKitApp } from './helper';
@@ -47,4 +49,30 @@ t.test('redactUrl', async (t) => {
   t.equal(redactUrl('/a?api_key=abc&apikey=def&key=ghi'), '/a?api_key=[redacted]&apikey=[redacted]&key=[redacted]');
   t.equal(redactUrl('/a?monkey=banana&tokens=3'), '/a?monkey=banana&tokens=3', 'only whole parameter names');
   t.equal(redactUrl('/access_token=abc'), '/access_token=abc', 'the path is not a query');
+});
+
+t.test('stdout is buffered, yet a quiet line shows promptly and nothing is lost at exit', async (t) => {
+  const fixture = fileURLToPath(new URL('./fixtures/log-to-stdout.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import=tsx', fixture], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const lines: { n: number; msg: string }[] = [];
+  let partial = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const text = partial + chunk.toString();
+    const complete = text.split('\n');
+    partial = complete.pop() ?? '';
+    for (const line of complete) if (line.trim() !== '') lines.push(JSON.parse(line) as { n: number; msg: string });
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+  const deadline = Date.now() + 15_000;
+  while (lines.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(lines.map((line) => line.msg), ['first line'], 'a lone line is written within the flush interval, while the process runs on');
+
+  child.stdin.end('exit\n');
+  t.equal(await exited, 0);
+  await new Promise((resolve) => setImmediate(resolve));
+  const burst = lines.filter((line) => line.msg === 'burst line').map((line) => line.n);
+  t.equal(burst.length, 500, 'every line logged right before process.exit was written');
+  t.same(burst.slice(0, 3), [1, 2, 3], 'in order');
 });

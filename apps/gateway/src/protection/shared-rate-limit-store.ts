@@ -15,7 +15,6 @@ export interface SharedRateLimitOptions {
   syncMs: number;
   /** Keys a store remembers; beyond this the oldest is forgotten (its next request asks Redis again). */
   maxKeys?: number;
-  now?: () => number;
 }
 
 /** INCRBY with the window set on the first hit: atomic across gateway replicas. Returns [count, ttl ms]. */
@@ -67,7 +66,7 @@ export interface SharedRateLimitStores {
  * replicas' counts from the answer. A replica is exact about its own requests; another
  * replica's show up within `syncMs`, so N replicas admit at most about
  * (N - 1) × (rate × syncMs) requests over a limit. That buys a request free of a Redis round
- * trip, which was half of the gateway's work per request.
+ * trip, which was a quarter of the gateway's work per request.
  *
  * Redis down (fail open, but not unlimited): counting goes on in memory and each replica still
  * enforces the limits on its own; a Redis that is down is not even tried (no connect wait per
@@ -78,7 +77,7 @@ export function createSharedRateLimitStores(redis: Redis, log: FastifyBaseLogger
   if (typeof scripted.gatewayRateLimit !== 'function') {
     redis.defineCommand('gatewayRateLimit', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
   }
-  const now = defaults.now ?? Date.now;
+  const now = Date.now;
   const maxKeys = defaults.maxKeys ?? 50_000;
   const stores = new Set<SharedRateLimitStore>();
 
