@@ -34,7 +34,7 @@ export const GatewayConfigSchema = Type.Composite([
     RATE_LIMIT_LOGIN_WINDOW_MS: Milliseconds(60_000),
     /**
      * How often a replica adds its counts in Redis and learns the others' (0: a Redis round trip
-     * on every request). Replicas may admit about (replicas - 1) x rate x this over a limit.
+     * on every request). Replicas may admit about (replicas - 1) x rate x 2 x this over a limit.
      */
     RATE_LIMIT_SYNC_MS: Milliseconds(50, 0),
 

@@ -64,8 +64,9 @@ export interface SharedRateLimitStores {
  * a restarted replica or a new window starts from the shared figure), then counts in memory
  * and adds its counts in one pipelined INCRBY per key every `syncMs`, learning the other
  * replicas' counts from the answer. A replica is exact about its own requests; another
- * replica's show up within `syncMs`, so N replicas admit at most about
- * (N - 1) × (rate × syncMs) requests over a limit. That buys a request free of a Redis round
+ * replica's show up at its next sync, or, on a key it has been quiet on for 2 × `syncMs`, by
+ * asking Redis again; so N replicas admit at most about (N - 1) × (rate × 2 × syncMs)
+ * requests over a limit. That buys a request free of a Redis round
  * trip, which was a quarter of the gateway's work per request.
  *
  * Redis down (fail open, but not unlimited): counting goes on in memory and each replica still
