@@ -1,15 +1,21 @@
 /**
  * Proxy overhead: autocannon against GET /v1/products/{id} on the catalog directly, then the
  * same request through the gateway (valid token, rate limits, access log, security headers: its
- * production configuration), then through a bare node:http + undici proxy (bench/bare-proxy.ts)
- * that does nothing else: the most any Node.js proxy gets here. Prints throughput and p99 of
- * each and the ratio gateway/direct beside its target. A script that prints figures, not a
- * test: nothing is asserted.
+ * production configuration). Prints throughput and p99 of each and the ratio gateway/direct
+ * beside its target. A script that prints figures, not a test: nothing is asserted.
  *
  *   npx nx run gateway:bench
  *
- * The runs alternate (direct, gateway, bare, direct, ...) for BENCH_ROUNDS rounds (2), so that
- * the machine's drift over time weighs on all three alike; the ratios are of the totals.
+ * Three yardsticks run in the same rounds, so the gateway's figure can be read against them on
+ * this machine rather than against numbers from elsewhere:
+ * - a bare node:http + undici proxy (bench/bare-proxy.ts) that only forwards: the most any
+ *   Node.js proxy gets here;
+ * - a plain @fastify/http-proxy (bench/http-proxy-gateway.ts), the issue's reference (~0.25);
+ * - nginx with an upstream keep-alive pool, one worker, when `nginx` is on the PATH (the issue's
+ *   other reference, ~0.65); skipped otherwise.
+ *
+ * The runs alternate (direct, gateway, yardsticks, direct, ...) for BENCH_ROUNDS rounds (2), so
+ * that the machine's drift over time weighs on all of them alike; the ratios are of the means.
  * BENCH_SECONDS (5 per run) and BENCH_CONNECTIONS (32) set the load; BENCH_UPSTREAM=stand-in
  * skips the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level;
  * BENCH_PROFILE_DIR writes a V8 CPU profile of the gateway there.
@@ -18,9 +24,12 @@
  * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
  * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
@@ -117,6 +126,44 @@ async function startStandInCatalog(): Promise<{ url: string; productId: string }
   return { url, productId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b10' };
 }
 
+/** nginx as a plain reverse proxy to the catalog, or null when it is not installed. */
+async function startNginx(catalogUrl: string): Promise<string | null> {
+  if (spawnSync('nginx', ['-v']).error !== undefined) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const upstream = new URL(catalogUrl).host;
+  // One worker, as each Node.js proxy here is one process; keep-alive to the upstream as undici's pool.
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  upstream catalog { server ${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location = /health { return 200 ok; }
+    location / { proxy_pass http://catalog; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGQUIT');
+    await exited;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, child);
+  return url;
+}
+
 async function load(title: string, url: string, headers: Record<string, string>, seconds: number) {
   const result = await autocannon({ title, url, headers, connections: CONNECTIONS, pipelining: 1, duration: seconds });
   const non2xx = result.non2xx + result.errors + result.timeouts;
@@ -164,6 +211,11 @@ async function main() {
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
   await waitForHealth(bareUrl, bare);
+  const httpProxyPort = await freePort();
+  const httpProxyUrl = `http://127.0.0.1:${httpProxyPort}`;
+  const httpProxy = start('@fastify/http-proxy', 'apps/gateway/bench/http-proxy-gateway.ts', { HOST: '127.0.0.1', PORT: String(httpProxyPort), CATALOG_URL: catalog.url });
+  await waitForHealth(httpProxyUrl, httpProxy);
+  const nginxUrl = await startNginx(catalog.url);
 
   const path = `/v1/products/${catalog.productId}`;
   const headers = { authorization: `Bearer ${readerToken}` };
@@ -171,6 +223,8 @@ async function main() {
     { name: 'direct', base: catalog.url },
     { name: 'gateway', base: gatewayUrl },
     { name: 'bare proxy', base: bareUrl },
+    { name: 'http-proxy', base: httpProxyUrl },
+    ...(nginxUrl === null ? [] : [{ name: 'nginx', base: nginxUrl }]),
   ];
   for (const { name, base } of targets) {
     const response = await fetch(`${base}${path}`, { headers });
@@ -206,14 +260,24 @@ async function main() {
       non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     };
   };
-  const [direct, viaGateway, viaBare] = targets.map(({ name }) => overall(name)) as [Result, Result, Result];
-  const ratio = viaGateway.rps / direct.rps;
-  process.stdout.write(`\nall rounds (mean throughput, worst p50/p99)\n${row('direct', direct)}${row('gateway', viaGateway)}${row('bare proxy', viaBare)}`);
+  const direct = overall('direct');
+  const ratioOf = (name: string) => overall(name).rps / direct.rps;
+  const ratio = ratioOf('gateway');
+  const yardsticks: Record<string, string> = {
+    'bare proxy': 'node:http + undici, forwards and nothing else: the most a Node.js proxy gets here',
+    'http-proxy': 'a plain @fastify/http-proxy: the issue says about 0.25',
+    nginx: 'nginx, one worker: the issue says about 0.65',
+  };
+  process.stdout.write(`\nall rounds (mean throughput, worst p50/p99)\n${targets.map(({ name }) => row(name, overall(name))).join('')}`);
   process.stdout.write(
     `\nthroughput ratio gateway/direct: ${ratio.toFixed(2)}  (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})\n` +
-      `throughput ratio bare proxy/direct: ${(viaBare.rps / direct.rps).toFixed(2)}  (the most a Node.js proxy gets here: one that does nothing but forward)\n` +
-      `gateway/bare proxy: ${(viaGateway.rps / viaBare.rps).toFixed(2)}\n` +
-      `p99 direct / gateway / bare proxy: ${direct.p99} / ${viaGateway.p99} / ${viaBare.p99} ms\n`,
+      targets
+        .filter(({ name }) => name in yardsticks)
+        .map(({ name }) => `throughput ratio ${name}/direct: ${ratioOf(name).toFixed(2)}  (${yardsticks[name]})\n`)
+        .join('') +
+      (nginxUrl === null ? 'nginx: not installed, skipped\n' : '') +
+      `gateway/bare proxy: ${(ratio / ratioOf('bare proxy')).toFixed(2)}\n` +
+      `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall(name).p99).join(' / ')} ms\n`,
   );
 }
 
