@@ -133,7 +133,8 @@ async function startNginx(catalogUrl: string): Promise<string | null> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const upstream = new URL(catalogUrl).host;
-  // One worker, as each Node.js proxy here is one process; keep-alive to the upstream as undici's pool.
+  // One worker, as each Node.js proxy here is one process; keep-alive to the upstream as undici's
+  // pool, and no connection closed after 1,000 requests (nginx's default, on both sides).
   writeFileSync(
     join(dir, 'nginx.conf'),
     `worker_processes 1;
@@ -143,7 +144,8 @@ error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  upstream catalog { server ${upstream}; keepalive 64; }
+  keepalive_requests 1000000;
+  upstream catalog { server ${upstream}; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${port};
     location = /health { return 200 ok; }
