@@ -63,13 +63,18 @@ function start(name: string, script: string, env: Record<string, string>): Child
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`${name} exited with ${code}:\n${stderr}\n`);
   });
+  stopAtCleanUp(child, 'SIGTERM');
+  return child;
+}
+
+/** At clean-up, the signal that stops the child gracefully, and then wait for it to exit. */
+function stopAtCleanUp(child: ChildProcess, signal: NodeJS.Signals): void {
   cleanups.push(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   });
-  return child;
 }
 
 async function run(script: string, env: Record<string, string>): Promise<void> {
@@ -155,12 +160,8 @@ http {
 `,
   );
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGQUIT');
-    await exited;
-  });
+  // SIGQUIT is nginx's graceful shutdown.
+  stopAtCleanUp(child, 'SIGQUIT');
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url, child);
   return url;
