@@ -253,25 +253,23 @@ async function main() {
     }
   }
 
-  const overall = (name: string) => {
-    const runs = results.get(name)!;
-    return {
-      rps: runs.reduce((sum, run) => sum + run.rps, 0) / runs.length,
-      p50: Math.max(...runs.map((run) => run.p50)),
-      p99: Math.max(...runs.map((run) => run.p99)),
-      total: runs.reduce((sum, run) => sum + run.total, 0),
-      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
-    };
-  };
-  const direct = overall('direct');
-  const ratioOf = (name: string) => overall(name).rps / direct.rps;
+  const summarise = (runs: Result[]): Result => ({
+    rps: runs.reduce((sum, run) => sum + run.rps, 0) / runs.length,
+    p50: Math.max(...runs.map((run) => run.p50)),
+    p99: Math.max(...runs.map((run) => run.p99)),
+    total: runs.reduce((sum, run) => sum + run.total, 0),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+  });
+  const overall = new Map(targets.map(({ name }) => [name, summarise(results.get(name)!)]));
+  const direct = overall.get('direct')!;
+  const ratioOf = (name: string) => overall.get(name)!.rps / direct.rps;
   const ratio = ratioOf('gateway');
   const yardsticks: Record<string, string> = {
     'bare proxy': 'node:http + undici, forwards and nothing else: the most a Node.js proxy gets here',
     'http-proxy': 'a plain @fastify/http-proxy: the issue says about 0.25',
     nginx: 'nginx, one worker: the issue says about 0.65',
   };
-  process.stdout.write(`\nall rounds (mean throughput, worst p50/p99)\n${targets.map(({ name }) => row(name, overall(name))).join('')}`);
+  process.stdout.write(`\nall rounds (mean throughput, worst p50/p99)\n${targets.map(({ name }) => row(name, overall.get(name)!)).join('')}`);
   process.stdout.write(
     `\nthroughput ratio gateway/direct: ${ratio.toFixed(2)}  (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})\n` +
       targets
@@ -280,7 +278,7 @@ async function main() {
         .join('') +
       (nginxUrl === null ? 'nginx: not installed, skipped\n' : '') +
       `gateway/bare proxy: ${(ratio / ratioOf('bare proxy')).toFixed(2)}\n` +
-      `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall(name).p99).join(' / ')} ms\n`,
+      `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall.get(name)!.p99).join(' / ')} ms\n`,
   );
 }
 
