@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { DestinationStream } from 'pino';
 import { problemErrorHandler } from './error-handler';
 import { installHealthRoutes } from './health';
+import { installMetrics } from './metrics';
 import { loggerOptions } from './logger';
 import { installNotFoundHandler } from './not-found';
 import { sendProblem } from './problem';
@@ -23,6 +24,8 @@ export interface ServiceOptions {
   trustProxy: boolean | string;
   /** Where logs go; stdout when omitted. Tests pass a stream to read them. */
   logStream?: DestinationStream;
+  /** Per-route request series (`METRICS_ENABLED`); the registry and process series exist either way. Default true. */
+  routeMetrics?: boolean;
 }
 
 /** Requests and bodies larger than this are refused with 413 (contract: 1 MiB). */
@@ -73,6 +76,9 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Before any other hook: the request series must time everything the service does.
+  const metrics = installMetrics(app, { service: options.name, perRoute: options.routeMetrics ?? true });
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -92,6 +98,6 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     done(null, payload);
   });
 
-  installHealthRoutes(app);
+  installHealthRoutes(app, metrics.registry);
   return app;
 }

@@ -8,4 +8,13 @@ export { encodeCursor, decodeCursor, setNextLink } from './pagination';
 export { installRedis } from './redis';
 export { redactUrl } from './logger';
 export { REQUEST_ID_HEADER } from './request-id';
-export type { ReadinessCheck } from './health';
+export type { ReadinessCheck, ReadinessCheckOptions } from './health';
+export {
+  metricsConfigSchema,
+  serveMetrics,
+  scrapeTimeGauge,
+  UNMATCHED_ROUTE,
+  type MetricsConfig,
+  type MetricsServer,
+  type ServiceMetrics,
+} from './metrics';

@@ -10,9 +10,10 @@ declare module 'fastify' {
 /**
  * One ioredis client per service instance. Unlike @fastify/redis, start-up does not wait for
  * Redis: a service starts (and reports not-ready) while Redis is down, and reconnects by itself.
- * Commands fail fast while it is down, so no request hangs on Redis.
+ * Commands fail fast while it is down, so no request hangs on Redis. `requiredForReadiness: false`
+ * reports Redis (in `/health/ready`'s body and `service_dependency_up`) without failing readiness.
  */
-export function installRedis(app: FastifyInstance, options: { url: string; keyPrefix: string }): Redis {
+export function installRedis(app: FastifyInstance, options: { url: string; keyPrefix: string; requiredForReadiness?: boolean }): Redis {
   const redis = new Redis(options.url, {
     keyPrefix: options.keyPrefix,
     maxRetriesPerRequest: 1,
@@ -22,7 +23,8 @@ export function installRedis(app: FastifyInstance, options: { url: string; keyPr
   });
   redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
   app.decorate('redis', redis);
-  app.addReadinessCheck('redis', () => redis.ping());
+  // Whether a service can serve without Redis is its own decision (see each app's `installRedis` call).
+  app.addReadinessCheck('redis', () => redis.ping(), { required: options.requiredForReadiness ?? true });
   app.addHook('onClose', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -1,12 +1,15 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config';
+import { serveMetrics, type MetricsConfig, type MetricsServer } from './metrics';
 
 export interface Runnable {
   app: FastifyInstance;
   host: string;
   port: number;
   graceMs: number;
+  /** Where `/metrics` is served (the management port), from the app's config; off when `METRICS_ENABLED` is false. */
+  metrics?: MetricsConfig;
 }
 
 /**
@@ -28,11 +31,17 @@ export async function runService(start: () => Promise<Runnable>): Promise<void> 
     process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-  const { app, host, port, graceMs } = runnable;
+  const { app, host, port, graceMs, metrics } = runnable;
+  let metricsServer: MetricsServer | undefined;
   closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down gracefully');
     await app.close();
+    await metricsServer?.close();
   });
   await app.listen({ host, port });
+  if (metrics?.METRICS_ENABLED) {
+    metricsServer = await serveMetrics(app, { host: metrics.METRICS_HOST, port: metrics.METRICS_PORT });
+    app.log.info({ url: metricsServer.url }, 'metrics served on the management port');
+  }
 }

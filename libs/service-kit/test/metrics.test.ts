@@ -1,0 +1,101 @@
+import { request } from 'node:http';
+import { parsePrometheusText, scrapeMetrics, MetricsScrape } from '@shop/testing';
+import t from 'tap';
+import { loadConfig, metricsConfigSchema, serveMetrics, UNMATCHED_ROUTE } from '../src/index';
+import { buildKitApp, type Teardown } from './helper';
+
+const WIDGET = '3f1c1a2e-9d4b-4b8e-8f5e-0c2a1d7b6e11';
+
+async function served(t: Teardown, app: Awaited<ReturnType<typeof buildKitApp>>['app']) {
+  await app.ready();
+  const server = await serveMetrics(app, { host: '127.0.0.1', port: 0 });
+  t.teardown(() => server.close());
+  return server;
+}
+
+t.test('per-route series are labelled by route template and status class, never by raw URL', async (t) => {
+  const { app } = await buildKitApp(t);
+  const server = await served(t, app);
+  await app.inject({ method: 'GET', url: `/widgets/${WIDGET}` });
+  await app.inject({ method: 'GET', url: '/widgets/not-a-uuid' });
+  await app.inject({ method: 'GET', url: '/boom' });
+  for (let index = 0; index < 3; index += 1) await app.inject({ method: 'GET', url: `/no/such/path/${index}` });
+
+  const scrape = await scrapeMetrics(server.url);
+  const count = (labels: Record<string, string>) => scrape.value('http_request_duration_seconds_count', { service: 'kit-test', ...labels });
+  t.equal(count({ method: 'GET', route: '/widgets/:id', status_class: '2xx' }), 1);
+  t.equal(count({ method: 'GET', route: '/widgets/:id', status_class: '4xx' }), 1);
+  t.equal(count({ method: 'GET', route: '/boom', status_class: '5xx' }), 1);
+  t.equal(count({ method: 'GET', route: UNMATCHED_ROUTE, status_class: '4xx' }), 3, 'unknown paths share one bounded label');
+  const routes = new Set(scrape.find('http_request_duration_seconds_count').map((sample) => sample.labels.route));
+  t.notOk([...routes].some((route) => route?.includes(WIDGET) || route?.includes('/no/such')), 'no raw URL became a label');
+  t.equal(scrape.value('http_requests_in_flight', { route: '/widgets/:id' }), 0, 'answered requests leave the in-flight gauge');
+  t.ok(scrape.value('nodejs_eventloop_lag_seconds', { service: 'kit-test' }) !== undefined, 'event-loop lag');
+  t.ok(scrape.value('nodejs_heap_size_used_bytes') !== undefined, 'heap');
+  t.ok(scrape.value('process_cpu_seconds_total') !== undefined, 'process CPU');
+});
+
+t.test('a request in flight is counted, and leaves the gauge when its client goes away', async (t) => {
+  const { app } = await buildKitApp(t);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const server = await served(t, app);
+  const { port } = app.server.address() as { port: number };
+  const slow = request({ host: '127.0.0.1', port, path: '/slow' });
+  slow.on('error', () => undefined);
+  slow.end();
+  let during: number | undefined;
+  for (let attempt = 0; attempt < 40 && during !== 1; attempt += 1) {
+    during = (await scrapeMetrics(server.url)).value('http_requests_in_flight', { method: 'GET', route: '/slow' });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.equal(during, 1, 'the slow request is in flight');
+  slow.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal((await scrapeMetrics(server.url)).value('http_requests_in_flight', { method: 'GET', route: '/slow' }), 0, 'an aborted request is not in flight forever');
+});
+
+t.test('the management port serves only /metrics; the public port has no /metrics', async (t) => {
+  const { app } = await buildKitApp(t);
+  const server = await served(t, app);
+  const other = await fetch(server.url.replace('/metrics', '/health'));
+  t.equal(other.status, 404);
+  const post = await fetch(server.url, { method: 'POST' });
+  t.equal(post.status, 404);
+  const publicPort = await app.inject({ method: 'GET', url: '/metrics' });
+  t.equal(publicPort.statusCode, 404, 'never on the service port');
+});
+
+t.test('required dependencies fail readiness; optional ones are reported as degraded and as a series', async (t) => {
+  const { app } = await buildKitApp(t);
+  app.addReadinessCheck('database', async () => 'SELECT 1');
+  app.addReadinessCheck('redis', () => Promise.reject(new Error('ECONNREFUSED')), { required: false });
+  const server = await served(t, app);
+
+  const degraded = await app.inject({ method: 'GET', url: '/health/ready' });
+  t.equal(degraded.statusCode, 200, 'an optional dependency down keeps the instance in rotation');
+  t.same(degraded.json(), { status: 'ready', checks: { database: 'ok', redis: 'degraded' } });
+  const scrape = await scrapeMetrics(server.url);
+  t.equal(scrape.value('service_dependency_up', { dependency: 'redis', required: 'false' }), 0);
+  t.equal(scrape.value('service_dependency_up', { dependency: 'database', required: 'true' }), 1);
+});
+
+t.test('a failing required dependency is a 503 and reads 0', async (t) => {
+  const { app } = await buildKitApp(t);
+  app.addReadinessCheck('database', () => Promise.reject(new Error('down')));
+  const server = await served(t, app);
+  t.equal((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 503);
+  t.equal((await scrapeMetrics(server.url)).value('service_dependency_up', { dependency: 'database' }), 0);
+});
+
+t.test('METRICS_* variables: defaults per service, validated', async (t) => {
+  t.same(loadConfig(metricsConfigSchema(9102), {}), { METRICS_ENABLED: true, METRICS_HOST: '0.0.0.0', METRICS_PORT: 9102 });
+  t.same(loadConfig(metricsConfigSchema(9102), { METRICS_PORT: '19102', METRICS_ENABLED: 'false' }).METRICS_PORT, 19102);
+  t.throws(() => loadConfig(metricsConfigSchema(9102), { METRICS_PORT: '70000' }), /METRICS_PORT/);
+});
+
+t.test('the parser the service tests rely on reads labels with escapes', async (t) => {
+  const scrape = new MetricsScrape(parsePrometheusText('# HELP x y\nx_total{a="b\\"c",d="e"} 3\nx_total{a="z"} 4\n'));
+  t.equal(scrape.value('x_total'), 7);
+  t.equal(scrape.value('x_total', { a: 'b"c' }), 3);
+  t.equal(scrape.value('y_total'), undefined);
+});
