@@ -13,3 +13,4 @@ export {
 export { eventStream, deadLetterStream } from './streams';
 export { checkEvent, type EventCheck } from './validation';
 export { silentLogger, type EventLogger } from './logger';
+export { EventMetrics } from './metrics';

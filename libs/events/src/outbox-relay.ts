@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager, EntitySubscriberInterface } from 'typeorm';
 import { OUTBOX_WRITTEN } from './append-event';
 import { silentLogger, type EventLogger } from './logger';
+import type { EventMetrics } from './metrics';
 import { closeConnection, openConnection } from './streams';
 import { Backoff, Timer } from './timer';
 
@@ -28,6 +29,8 @@ export interface OutboxRelayOptions {
   /** Published rows older than this are deleted from the outbox; at least `replayWindowMs`. */
   retainPublishedMs?: number;
   logger?: EventLogger;
+  /** Counts what is published and failed, and has the outbox backlog measured at scrape time. */
+  metrics?: EventMetrics;
 }
 
 interface OutboxRow {
@@ -98,6 +101,8 @@ export class OutboxRelay {
   readonly #idle = new Timer();
   readonly #pause = new Timer();
   readonly #subscriber: EntitySubscriberInterface;
+  readonly #name: string;
+  readonly #metrics: EventMetrics | undefined;
   #redis: Redis | undefined;
   #running: Promise<void> | undefined;
   #stopping = false;
@@ -108,6 +113,9 @@ export class OutboxRelay {
     if (!options.name) throw new Error('OutboxRelay needs a name unique to its outbox (the producing service)');
     this.#dataSource = options.dataSource;
     this.#template = options.redis;
+    this.#name = options.name;
+    this.#metrics = options.metrics;
+    this.#metrics?.watchOutbox(options.name, options.dataSource);
     this.#markerKey = `events:relay:${options.name}:published-up-to`;
     this.#batchSize = options.batchSize ?? 100;
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -171,6 +179,7 @@ export class OutboxRelay {
         await this.#pruneIfDue();
       } catch (error) {
         if (this.#stopping) break;
+        this.#metrics?.relayFailed(this.#name);
         const delay = this.#backoff.next();
         const level = this.#backoff.failures === 1 ? 'warn' : 'debug';
         this.#logger[level]({ err: error, failures: this.#backoff.failures, retryInMs: delay }, 'outbox relay could not publish; retrying');
@@ -198,6 +207,7 @@ export class OutboxRelay {
       if (rows.length === 0) return false;
       await this.#publish(rows, true);
       await manager.query(`UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])`, [rows.map((row) => row.position)]);
+      this.#metrics?.relayPublished(this.#name, rows.length);
       this.#logger.debug({ count: rows.length, upTo: rows.at(-1)!.position }, 'outbox events published');
       return rows.length === this.#batchSize;
     });
@@ -239,6 +249,7 @@ export class OutboxRelay {
       );
       if (rows.length === 0) return replayed;
       await this.#publish(rows, false);
+      this.#metrics?.relayReplayed(this.#name, rows.length);
       replayed += rows.length;
       after = rows.at(-1)!.position;
     }

@@ -6,6 +6,7 @@ import { isPgError, PgErrorCodes, withTransaction, type IsolationLevel } from '@
 import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager } from 'typeorm';
 import { silentLogger, type EventLogger } from './logger';
+import type { EventMetrics } from './metrics';
 import { closeConnection, deadLetterStream, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection } from './streams';
 import { Backoff, Timer } from './timer';
 import { checkEvent } from './validation';
@@ -58,6 +59,8 @@ export interface StreamConsumerOptions {
   processedRetentionMs?: number;
   isolation?: IsolationLevel;
   logger?: EventLogger;
+  /** Counts applied, deduplicated, redelivered and dead-lettered events; lag and pending are measured at scrape time. */
+  metrics?: EventMetrics;
 }
 
 type StreamEntry = [id: string, fields: string[] | null];
@@ -109,6 +112,7 @@ export class StreamConsumer {
   readonly #logger: EventLogger;
   readonly #backoff: Backoff;
   readonly #pause = new Timer();
+  readonly #metrics: EventMetrics | undefined;
   #commands: Redis | undefined;
   #reader: Redis | undefined;
   #prefix = '';
@@ -142,6 +146,8 @@ export class StreamConsumer {
     this.#isolation = options.isolation ?? 'READ COMMITTED';
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = new Backoff(options.initialBackoffMs ?? 100, options.maxBackoffMs ?? 5_000);
+    this.#metrics = options.metrics;
+    this.#metrics?.watchConsumerGroup({ group: this.#group, streams: this.#streams, deadLetterStream: this.#deadLetterStream, redis: options.redis });
   }
 
   get consumerName(): string {
@@ -288,6 +294,7 @@ export class StreamConsumer {
   }
 
   async #process(delivery: Delivery, fields: string[] | null): Promise<void> {
+    if (delivery.deliveries > 1) this.#metrics?.redelivered(delivery.stream, this.#group);
     if (fields === null) {
       // Redis 6.2 hands back pending entries that were trimmed away as empty ones: nothing to apply.
       this.#logger.warn({ ...delivery }, 'pending entry no longer in the stream; acknowledging it');
@@ -336,6 +343,7 @@ export class StreamConsumer {
           this.#isolation,
         );
         this.#logger.debug(log, applied ? 'event applied' : 'event already applied; skipped');
+        this.#metrics?.applied(this.#group, event.type, applied ? 'applied' : 'deduplicated');
         break;
       } catch (error) {
         // Two transactions that collided: trying again at once almost always works.
@@ -345,6 +353,7 @@ export class StreamConsumer {
           continue;
         }
         if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
+        this.#metrics?.handlerFailed(this.#group, event.type);
         if (delivery.deliveries >= this.#maxDeliveries) {
           await this.#deadLetter(delivery, raw, 'handler_failed', error instanceof Error ? error.message : String(error), error);
           return;
@@ -373,6 +382,7 @@ export class StreamConsumer {
     const results = await transaction.exec();
     if (!results) throw new Error('redis discarded the dead-letter transaction');
     for (const [failure] of results) if (failure) throw failure;
+    this.#metrics?.deadLettered(this.#group, reason);
     this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterStream: this.#deadLetterStream }, 'event moved to the dead letter');
   }
 
