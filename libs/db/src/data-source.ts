@@ -1,4 +1,5 @@
 import { DataSource, type EntitySchema, type MigrationInterface } from 'typeorm';
+import { AfterCommitSubscriber } from './after-commit';
 
 export interface DataSourceOptions {
   /** The service's own database: no service ever reads another's. */
@@ -19,6 +20,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     entities: options.entities,
     migrations: options.migrations,
     migrationsTableName: 'typeorm_migrations',
+    subscribers: [AfterCommitSubscriber],
     synchronize: false,
     migrationsRun: false,
     logging: ['warn', 'migration'],

@@ -3,3 +3,4 @@ export { withTransaction, isPgError, PgErrorCodes, type IsolationLevel } from '.
 export { installDatabase } from './plugin';
 export { ensureDatabase, dropDatabase } from './admin';
 export { pageByCreation, type KeysetPage } from './keyset-page';
+export { afterCommit } from './after-commit';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createDataSource, isPgError, PgErrorCodes, runMigrations, withTransaction } from '../src/index';
+import { afterCommit, createDataSource, isPgError, PgErrorCodes, runMigrations, withTransaction } from '../src/index';
 import { createTestDatabase, NoteEntity, notesSchema } from './helper';
 
 t.test('transactions and Postgres errors', async (t) => {
@@ -78,4 +78,27 @@ t.test('transactions and Postgres errors', async (t) => {
       t.notOk(isPgError(value, '23505'), String(value));
     }
   });
+});
+
+t.test('afterCommit runs once the outermost transaction commits, never after a rollback', async (t) => {
+  const url = await createTestDatabase(t, 'after_commit');
+  const dataSource = createDataSource({ url, entities: [], migrations: [] });
+  await dataSource.initialize();
+  t.teardown(() => dataSource.destroy());
+  const ran: string[] = [];
+  await withTransaction(dataSource, async (manager) => {
+    afterCommit(manager, () => ran.push('committed'));
+    await manager.transaction(async (inner) => afterCommit(inner, () => ran.push('nested')));
+    t.same(ran, [], 'not before the outermost commit');
+  });
+  t.same(ran, ['committed', 'nested']);
+  await t.rejects(
+    withTransaction(dataSource, async (manager) => {
+      afterCommit(manager, () => ran.push('rolled back'));
+      throw new Error('abort');
+    }),
+  );
+  await withTransaction(dataSource, async () => undefined);
+  t.same(ran, ['committed', 'nested'], 'a rolled-back transaction runs nothing, and leaves nothing for the next');
+  t.throws(() => afterCommit(dataSource.manager, () => undefined), /open transaction/);
 });
