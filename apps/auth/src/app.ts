@@ -15,6 +15,7 @@ import authRoutes from './routes/auth';
 import internalRoutes from './routes/internal';
 import jwksRoutes from './routes/jwks';
 import userRoutes from './routes/users';
+import { createAuthMetrics } from './observability/metrics';
 import type { AuthServices } from './services';
 
 export interface BuildOptions {
@@ -41,12 +42,14 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     description: 'Users, login, refresh-token rotation, access tokens (JWKS), roles, scopes and API keys.',
     logLevel: config.LOG_LEVEL,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
 
   // Platform: the service's own database and Redis, and verification of its own tokens.
   const db = await installDatabase(app, { url: config.DATABASE_URL, ...authSchema });
-  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  // Ready means the database answers: while Redis is away, login throttling counts in memory per instance.
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, requiredForReadiness: false });
   installTokenVerifier(app, {
     keys: keys.verificationKeys,
     issuer: config.JWT_ISSUER,
@@ -66,8 +69,10 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     timeCost: config.ARGON2_TIME_COST,
     parallelism: config.ARGON2_PARALLELISM,
   });
+  const metrics = createAuthMetrics(app.metrics.registry);
   const services: AuthServices = {
     config,
+    metrics,
     db,
     hasher,
     keys,
@@ -80,7 +85,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
       maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
-    }),
+    }, metrics),
   };
 
   if (config.ADMIN_EMAIL !== undefined && config.ADMIN_PASSWORD !== undefined) {

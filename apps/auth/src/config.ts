@@ -1,4 +1,4 @@
-import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { BaseServiceConfigSchema, metricsConfigSchema } from '@shop/service-kit';
 import { Type, type Static } from '@sinclair/typebox';
 
 /** OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane. Lower values are refused at start. */
@@ -6,6 +6,7 @@ const ARGON2_MIN = { memoryKib: 19_456, timeCost: 2, parallelism: 1 };
 
 export const AuthConfigSchema = Type.Composite([
   BaseServiceConfigSchema,
+  metricsConfigSchema(9101),
   Type.Object({
     PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3001 }),
     JWT_ISSUER: Type.String({ minLength: 1, default: 'urn:shop:auth' }),

@@ -4,6 +4,7 @@ import type { AccessTokenIssuer } from './domain/access-tokens';
 import type { LoginThrottle } from './domain/login-throttle';
 import type { PasswordHasher } from './domain/passwords';
 import type { SigningKeys } from './domain/signing-keys';
+import type { AuthMetrics } from './observability/metrics';
 
 /** What auth's routes work with, built once in `buildApp` and handed to each route plugin. */
 export interface AuthServices {
@@ -13,4 +14,5 @@ export interface AuthServices {
   keys: SigningKeys;
   accessTokens: AccessTokenIssuer;
   loginThrottle: LoginThrottle;
+  metrics: AuthMetrics;
 }

@@ -8,6 +8,12 @@ export interface LoginThrottleSettings {
   windowSeconds: number;
 }
 
+/** What the throttle reports: refusals by scope (the account's or the address's limit), and failures. */
+export interface LoginThrottleMetrics {
+  loginFailures: { inc(): void };
+  loginThrottles: { inc(labels: { scope: 'account' | 'address' }): void };
+}
+
 /**
  * Counts failed logins per account and per client address in Redis. Once either count reaches
  * its limit, logins for that account (or from that address) are refused with 429 until the
@@ -17,8 +23,10 @@ export interface LoginThrottleSettings {
 export class LoginThrottle {
   readonly #byAccount: RateLimiterAbstract;
   readonly #byAddress: RateLimiterAbstract;
+  readonly #metrics: LoginThrottleMetrics | undefined;
 
-  constructor(redis: Redis, settings: LoginThrottleSettings) {
+  constructor(redis: Redis, settings: LoginThrottleSettings, metrics?: LoginThrottleMetrics) {
+    this.#metrics = metrics;
     const limiter = (keyPrefix: string, points: number) =>
       new RateLimiterRedis({
         storeClient: redis,
@@ -34,11 +42,11 @@ export class LoginThrottle {
   /** Throws 429 when this account or this address has used up its failures. */
   async assertAllowed(email: string, address: string): Promise<void> {
     const [account, fromAddress] = await Promise.all([this.#byAccount.get(email), this.#byAddress.get(address)]);
-    const blocked = [
-      exhausted(account, this.#byAccount.points),
-      exhausted(fromAddress, this.#byAddress.points),
-    ].filter((ms): ms is number => ms !== null);
+    const accountBlocked = exhausted(account, this.#byAccount.points);
+    const addressBlocked = exhausted(fromAddress, this.#byAddress.points);
+    const blocked = [accountBlocked, addressBlocked].filter((ms): ms is number => ms !== null);
     if (blocked.length > 0) {
+      this.#metrics?.loginThrottles.inc({ scope: accountBlocked !== null ? 'account' : 'address' });
       const retryAfter = Math.max(1, Math.ceil(Math.max(...blocked) / 1000));
       throw new AppError('AUTH_TOO_MANY_LOGIN_ATTEMPTS', `Try again in ${retryAfter} seconds`, {
         headers: { 'retry-after': String(retryAfter) },
@@ -47,6 +55,7 @@ export class LoginThrottle {
   }
 
   async recordFailure(email: string, address: string): Promise<void> {
+    this.#metrics?.loginFailures.inc();
     // consume() rejects once the limit is passed; that is expected here, not an error.
     await Promise.allSettled([this.#byAccount.consume(email), this.#byAddress.consume(address)]);
   }

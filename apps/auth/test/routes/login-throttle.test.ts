@@ -51,7 +51,8 @@ t.test('with Redis unreachable, logins still work and throttling falls back to m
   await login(app, 'ned@example.test', 'wrong');
   await login(app, 'ned@example.test', 'wrong');
   t.equal((await login(app, 'ned@example.test', 'ned password 1')).statusCode, 429);
+  // Redis is no hard dependency of auth: the instance stays in rotation and says it is degraded.
   const ready = await app.inject({ method: 'GET', url: '/health/ready' });
-  t.equal(ready.statusCode, 503);
-  t.match(problemOf(ready).detail, /redis/);
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json(), { status: 'ready', checks: { database: 'ok', redis: 'degraded' } });
 });

@@ -21,11 +21,15 @@ const internalRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = as
     handler: async (request, reply) => {
       const presented = request.headers['x-api-key'];
       if (!presented) throw new AppError('AUTH_API_KEY_INVALID', 'Send the key as X-Api-Key');
-      const key = await authenticateApiKey(services.db, presented);
+      const key = await authenticateApiKey(services.db, presented).catch((error: unknown) => {
+        services.metrics.apiKeyExchanges.inc({ result: 'refused' });
+        throw error;
+      });
       const { accessToken, expiresIn } = await services.accessTokens.issue(
         { id: key.id, role: API_KEY_ROLE, scopes: key.scopes },
         services.config.API_KEY_TOKEN_TTL_SECONDS,
       );
+      services.metrics.apiKeyExchanges.inc({ result: 'issued' });
       return reply.header('cache-control', 'no-store').send({ accessToken, tokenType: 'Bearer' as const, expiresIn });
     },
   });
