@@ -1,5 +1,5 @@
 import { installDatabase } from '@shop/db';
-import { eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
+import { EventMetrics, eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
 import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
@@ -11,6 +11,7 @@ import { algorithmsOf, type CatalogConfig } from './config';
 import { orderEventHandlers } from './consumers/order-events';
 import { catalogSchema } from './database';
 import { Catalog } from './domain/catalog';
+import { createCatalogMetrics } from './observability/metrics';
 import categoryRoutes from './routes/categories';
 import productRoutes from './routes/products';
 import type { CatalogServices } from './services';
@@ -39,12 +40,15 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     description: 'Products, categories and stock: the single source of truth for what can be ordered.',
     logLevel: config.LOG_LEVEL,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
 
   // Platform: the service's own database and Redis, and verification of auth's tokens.
   const db = await installDatabase(app, { url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, ...catalogSchema });
-  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  // Ready means the database answers: while Redis is away reads bypass the cache, and the saga's events
+  // wait in the outbox and the stream; Redis is reported (service_dependency_up), never a reason to leave rotation.
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, requiredForReadiness: false });
   installTokenVerifier(app, {
     keys: options.verificationKeys ?? remoteJwks(config.AUTH_JWKS_URL),
     issuer: config.JWT_ISSUER,
@@ -52,9 +56,11 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     algorithms: algorithmsOf(config),
   });
 
+  const metrics = createCatalogMetrics(app.metrics.registry);
   const cache = new ProductCache(config.CACHE_ENABLED ? redis : null, app.log, {
     productTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
     listTtlSeconds: config.LIST_CACHE_TTL_SECONDS,
+    onLookup: metrics.cacheLookup,
   });
   app.addHook('onClose', async () => cache.close());
   (db.subscribers as EntitySubscriberInterface[]).push(productCacheInvalidator(cache, app.log));
@@ -62,19 +68,21 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
   app.decorate('catalog', catalog);
 
   // The order saga: product and stock events out through the outbox, orders' events in.
-  const relay = new OutboxRelay({ dataSource: db, redis, name: 'catalog', logger: app.log });
+  const eventMetrics = new EventMetrics(app.metrics.registry);
+  const relay = new OutboxRelay({ dataSource: db, redis, name: 'catalog', logger: app.log, metrics: eventMetrics });
   const consumer = new StreamConsumer({
     redis,
     dataSource: db,
     group: 'catalog',
     consumerName: config.EVENTS_CONSUMER_NAME,
     streams: [eventStream('orders')],
-    handlers: orderEventHandlers,
+    handlers: orderEventHandlers(metrics),
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     claimIdleMs: options.consumer?.claimIdleMs ?? config.EVENTS_CLAIM_IDLE_MS,
     ...(options.consumer?.claimIntervalMs ? { claimIntervalMs: options.consumer.claimIntervalMs } : {}),
     ...(options.consumer?.blockMs ? { blockMs: options.consumer.blockMs } : {}),
     logger: app.log,
+    metrics: eventMetrics,
   });
   app.addHook('onReady', async () => {
     relay.start();

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
-import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { BaseServiceConfigSchema, metricsConfigSchema } from '@shop/service-kit';
 import { Type, type Static } from '@sinclair/typebox';
 
 export const CatalogConfigSchema = Type.Composite([
   BaseServiceConfigSchema,
+  metricsConfigSchema(9102),
   Type.Object({
     PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3002 }),
     /** Where auth publishes the public keys that verify access tokens. */

@@ -14,7 +14,11 @@ export interface ProductCacheOptions {
   retryAfterMs?: number;
   /** Past this many products awaiting invalidation, recovery drops every cached product instead. */
   maxPendingProducts?: number;
+  /** Told of every read: served from Redis (hit), loaded and stored (miss), or Redis skipped (bypass: off, down or failing). */
+  onLookup?: (cache: 'product' | 'list', result: CacheLookupResult) => void;
 }
+
+export type CacheLookupResult = 'hit' | 'miss' | 'bypass';
 
 const keys = {
   product: (id: string) => `product:${id}`,
@@ -65,7 +69,7 @@ export class ProductCache {
   /** `redis` null: caching is off and every read goes to the database. */
   constructor(redis: Redis | null, log: CacheLogger, options: ProductCacheOptions) {
     this.#log = log;
-    this.#options = { retryAfterMs: 1_000, maxPendingProducts: 10_000, ...options };
+    this.#options = { retryAfterMs: 1_000, maxPendingProducts: 10_000, onLookup: () => undefined, ...options };
     if (redis) {
       redis.defineCommand('setIfStampUnchanged', { numberOfKeys: 2, lua: SET_IF_STAMP_UNCHANGED });
       // Reconnected: send what was missed at once, rather than on the next request.
@@ -81,16 +85,25 @@ export class ProductCache {
 
   async getProduct(id: string, load: () => Promise<Product | null>): Promise<Product | null> {
     const redis = this.#redis;
-    if (!redis || !(await this.#usable())) return load();
+    const lookup = this.#options.onLookup;
+    if (!redis || !(await this.#usable())) {
+      lookup('product', 'bypass');
+      return load();
+    }
     let stamp: string;
     try {
       const [cached, currentStamp] = await redis.mget(keys.product(id), keys.productStamp(id));
-      if (cached) return JSON.parse(cached) as Product;
+      if (cached) {
+        lookup('product', 'hit');
+        return JSON.parse(cached) as Product;
+      }
       stamp = currentStamp ?? '';
     } catch (error) {
       this.#trip(error);
+      lookup('product', 'bypass');
       return load();
     }
+    lookup('product', 'miss');
     const product = await load();
     if (product) {
       await this.#attempt(() =>
@@ -103,17 +116,26 @@ export class ProductCache {
   /** `query` identifies the page: every parameter that changes its content, cursor included. */
   async getList(query: Record<string, unknown>, load: () => Promise<Page<Product>>): Promise<Page<Product>> {
     const redis = this.#redis;
-    if (!redis || !(await this.#usable())) return load();
+    const lookup = this.#options.onLookup;
+    if (!redis || !(await this.#usable())) {
+      lookup('list', 'bypass');
+      return load();
+    }
     let key: string;
     try {
       const generation = (await redis.get(keys.listGeneration)) ?? '0';
       key = keys.listPage(generation, fingerprint(query));
       const cached = await redis.get(key);
-      if (cached) return JSON.parse(cached) as Page<Product>;
+      if (cached) {
+        lookup('list', 'hit');
+        return JSON.parse(cached) as Page<Product>;
+      }
     } catch (error) {
       this.#trip(error);
+      lookup('list', 'bypass');
       return load();
     }
+    lookup('list', 'miss');
     // Loaded after the generation was read: if a change lands meanwhile, this page is stored under
     // the generation it outdated, where nobody looks any more.
     const page = await load();
