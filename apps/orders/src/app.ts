@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import { installDatabase } from '@shop/db';
-import { eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
+import { EventMetrics, eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
 import { installTokenVerifier, remoteJwks, type AccessTokenPolicy } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
@@ -10,6 +10,7 @@ import { stockEventHandlers } from './consumers/stock-events';
 import { ordersSchema } from './database';
 import { purgeExpiredKeys } from './domain/idempotency';
 import { OrderChangeFeed } from './domain/order-feed';
+import { createOrdersMetrics } from './observability/metrics';
 import orderEventRoutes from './routes/order-events';
 import orderRoutes from './routes/orders';
 import type { OrdersServices } from './services';
@@ -30,12 +31,15 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     description: 'Orders placed through an event-driven saga with the catalog; idempotency keys; live updates.',
     logLevel: config.LOG_LEVEL,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const db = await installDatabase(app, { url: config.DATABASE_URL, ...ordersSchema });
-  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  // Ready means the database answers: while Redis is away orders are still accepted into the outbox, which the
+  // relay publishes once Redis is back; Redis is reported (service_dependency_up), never a reason to leave rotation.
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, requiredForReadiness: false });
   const tokenPolicy: AccessTokenPolicy = {
     keys: options.verificationKeys ?? remoteJwks(config.AUTH_JWKS_URL),
     issuer: config.JWT_ISSUER,
@@ -45,19 +49,22 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
   installTokenVerifier(app, tokenPolicy);
 
   const feed = new OrderChangeFeed(config.DATABASE_URL, app.log);
-  const relay = new OutboxRelay({ dataSource: db, redis, name: 'orders', logger: app.log });
+  const metrics = createOrdersMetrics(app.metrics.registry, db);
+  const eventMetrics = new EventMetrics(app.metrics.registry);
+  const relay = new OutboxRelay({ dataSource: db, redis, name: 'orders', logger: app.log, metrics: eventMetrics });
   const consumer = new StreamConsumer({
     redis,
     dataSource: db,
     group: 'orders',
     consumerName: config.EVENTS_CONSUMER_NAME,
     streams: [eventStream('catalog')],
-    handlers: stockEventHandlers,
+    handlers: stockEventHandlers(metrics),
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     claimIdleMs: options.consumer?.claimIdleMs ?? config.EVENTS_CLAIM_IDLE_MS,
     ...(options.consumer?.claimIntervalMs ? { claimIntervalMs: options.consumer.claimIntervalMs } : {}),
     ...(options.consumer?.blockMs ? { blockMs: options.consumer.blockMs } : {}),
     logger: app.log,
+    metrics: eventMetrics,
   });
   let purge: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
@@ -73,7 +80,7 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     await Promise.all([consumer.stop(), relay.stop(), feed.stop()]);
   });
 
-  const services: OrdersServices = { config, db, feed, tokenPolicy };
+  const services: OrdersServices = { config, db, feed, tokenPolicy, metrics };
   await app.register(orderRoutes, { services });
   await app.register(orderEventRoutes, { services });
   return app;

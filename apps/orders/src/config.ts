@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
-import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { BaseServiceConfigSchema, metricsConfigSchema } from '@shop/service-kit';
 import { Type, type Static } from '@sinclair/typebox';
 
 export const OrdersConfigSchema = Type.Composite([
   BaseServiceConfigSchema,
+  metricsConfigSchema(9103),
   Type.Object({
     PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3003 }),
     AUTH_JWKS_URL: Type.String({ default: 'http://127.0.0.1:3001/.well-known/jwks.json' }),

@@ -4,5 +4,5 @@ import { OrdersConfigSchema } from './config';
 
 await runService(async () => {
   const config = loadConfig(OrdersConfigSchema);
-  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS };
+  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS, metrics: config };
 });

@@ -2,6 +2,7 @@ import type { AccessTokenPolicy } from '@shop/token-verifier';
 import type { DataSource } from 'typeorm';
 import type { OrdersConfig } from './config';
 import type { OrderChangeFeed } from './domain/order-feed';
+import type { OrdersMetrics } from './observability/metrics';
 
 /** What orders' routes work with, built once in `buildApp` and handed to each route plugin. */
 export interface OrdersServices {
@@ -10,4 +11,5 @@ export interface OrdersServices {
   feed: OrderChangeFeed;
   /** How tokens are verified: also used for the WebSocket's `access_token` query parameter. */
   tokenPolicy: AccessTokenPolicy;
+  metrics: OrdersMetrics;
 }

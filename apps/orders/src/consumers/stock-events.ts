@@ -1,8 +1,8 @@
 import type { EventHandlers } from '@shop/events';
-import { confirmOrder, rejectOrder } from '../domain/orders';
+import { confirmOrder, rejectOrder, type SagaObserver } from '../domain/orders';
 
 /** Orders' side of the saga: the catalog's answer settles a pending order. */
-export const stockEventHandlers: EventHandlers = {
-  'stock.reserved.v1': (event, manager) => confirmOrder(manager, event.payload),
-  'stock.rejected.v1': (event, manager) => rejectOrder(manager, event.payload),
-};
+export const stockEventHandlers = (saga?: SagaObserver): EventHandlers => ({
+  'stock.reserved.v1': (event, manager) => confirmOrder(manager, event.payload, saga),
+  'stock.rejected.v1': (event, manager) => rejectOrder(manager, event.payload, saga),
+});

@@ -1,5 +1,5 @@
 import type { Order, OrderListQuery, PlaceOrderBody, StockRejectedV1, StockReservedV1 } from '@shop/contracts';
-import { pageByCreation, type KeysetPage } from '@shop/db';
+import { afterCommit, pageByCreation, type KeysetPage } from '@shop/db';
 import { appendEvent } from '@shop/events';
 import { AppError } from '@shop/service-kit';
 import type { Principal } from '@shop/token-verifier';
@@ -8,6 +8,17 @@ import { OrderEntity, OrderItemEntity, type OrderItemRow, type OrderRow } from '
 import { notifyOrderChanged } from './order-feed';
 
 const SOURCE = 'orders';
+
+export type SagaOutcome = 'confirmed' | 'rejected' | 'cancelled';
+
+/** Told when an order leaves `pending`, once that has committed (metrics). */
+export interface SagaObserver {
+  sagaEnded(outcome: SagaOutcome, placedAt: Date): void;
+}
+
+function sagaEnded(manager: EntityManager, saga: SagaObserver | undefined, outcome: SagaOutcome, placedAt: Date): void {
+  if (saga) afterCommit(manager, () => saga.sagaEnded(outcome, placedAt));
+}
 
 export interface StoredOrder {
   order: OrderRow;
@@ -94,11 +105,12 @@ export async function findVisibleOrder(manager: EntityManager | DataSource, prin
  * Cancels a pending or confirmed order and emits `order.cancelled`; the catalog gives back what
  * the order held, or, if its reservation has not happened yet, makes sure it never will.
  */
-export async function cancelOrder(manager: EntityManager, principal: Principal, id: string): Promise<StoredOrder> {
+export async function cancelOrder(manager: EntityManager, principal: Principal, id: string, saga?: SagaObserver): Promise<StoredOrder> {
   const stored = await findVisibleOrder(manager, principal, id, true);
   if (stored.order.status === 'rejected' || stored.order.status === 'cancelled') {
     throw new AppError('ORDERS_NOT_CANCELLABLE', `The order is already ${stored.order.status}`);
   }
+  if (stored.order.status === 'pending') sagaEnded(manager, saga, 'cancelled', stored.order.createdAt);
   stored.order.status = 'cancelled';
   stored.order = await manager.getRepository(OrderEntity).save(stored.order);
   await appendEvent(manager, { type: 'order.cancelled.v1', source: SOURCE, payload: { orderId: id, userId: stored.order.userId } });
@@ -114,9 +126,10 @@ async function lockPendingOrder(manager: EntityManager, orderId: string): Promis
 }
 
 /** The catalog held the stock: the order is confirmed at the catalog's prices. */
-export async function confirmOrder(manager: EntityManager, event: StockReservedV1): Promise<void> {
+export async function confirmOrder(manager: EntityManager, event: StockReservedV1, saga?: SagaObserver): Promise<void> {
   const order = await lockPendingOrder(manager, event.orderId);
   if (!order) return;
+  sagaEnded(manager, saga, 'confirmed', order.createdAt);
   const items = manager.getRepository(OrderItemEntity);
   let total = 0;
   for (const line of event.items) {
@@ -131,9 +144,10 @@ export async function confirmOrder(manager: EntityManager, event: StockReservedV
 }
 
 /** The catalog held nothing: the order is rejected, with the catalog's reason. */
-export async function rejectOrder(manager: EntityManager, event: StockRejectedV1): Promise<void> {
+export async function rejectOrder(manager: EntityManager, event: StockRejectedV1, saga?: SagaObserver): Promise<void> {
   const order = await lockPendingOrder(manager, event.orderId);
   if (!order) return;
+  sagaEnded(manager, saga, 'rejected', order.createdAt);
   order.status = 'rejected';
   order.rejectionReason = event.reason;
   await manager.getRepository(OrderEntity).save(order);

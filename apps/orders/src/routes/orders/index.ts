@@ -118,7 +118,7 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
     },
     handler: async (request, reply) =>
       respondOnce(request, reply, `POST /v1/orders/${request.params.id}/cancel`, async (manager) => {
-        const stored = await cancelOrder(manager, request.principal!, request.params.id);
+        const stored = await cancelOrder(manager, request.principal!, request.params.id, services.metrics);
         return { status: 200, body: toOrder(stored) };
       }),
   });
