@@ -9,6 +9,7 @@ import { OpenApiSource } from './docs/openapi-source';
 import { ApiKeyExchanger } from './identity/api-key-exchange';
 import { EdgeIdentity } from './identity/edge-identity';
 import { installAccessLog } from './observability/access-log';
+import { createGatewayMetrics } from './observability/metrics';
 import { installRateLimits } from './protection/rate-limits';
 import { installSecurityHeaders } from './protection/security-headers';
 import { installDocs } from './routes/docs';
@@ -56,6 +57,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     description: 'The only public entry point: routing, identity at the edge, rate limits, CORS, and the whole API document.',
     logLevel: config.LOG_LEVEL,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   // First: it must see every route added from here on.
@@ -79,8 +81,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   edgeRouting.afterCors();
 
   // Platform.
-  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
-  const limiters = await installRateLimits(app, redis, config);
+  // Rate limits fall back to counting in memory per instance while Redis is away: reported, not a readiness failure.
+  const redis = installRedis(app, { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, requiredForReadiness: false });
+  const metrics = createGatewayMetrics(app.metrics.registry);
+  const limiters = await installRateLimits(app, redis, config, metrics.rateLimited);
 
   // Decorators: the upstreams and identity at the edge.
   app.decorateRequest('principal', null);
@@ -105,6 +109,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       }),
     ]),
   ) as Record<UpstreamName, Upstream>;
+  metrics.watchBreakers(Object.values(upstreams));
   for (const upstream of Object.values(upstreams)) {
     app.addReadinessCheck(upstream.name, async () => {
       if (!(await upstream.isReady(READINESS_PROBE_TIMEOUT_MS))) throw new Error(`${upstream.name} is not ready`);
@@ -123,7 +128,11 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     config.TOKEN_CACHE_MAX_ENTRIES,
   );
-  const apiKeys = new ApiKeyExchanger(upstreams.auth, { cacheMs: config.API_KEY_CACHE_MS, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const apiKeys = new ApiKeyExchanger(upstreams.auth, {
+    cacheMs: config.API_KEY_CACHE_MS,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    onResult: metrics.apiKeyExchanged,
+  });
   const identity = new EdgeIdentity(tokens, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
 
   // Hooks.

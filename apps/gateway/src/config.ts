@@ -1,4 +1,4 @@
-import { BaseServiceConfigSchema } from '@shop/service-kit';
+import { BaseServiceConfigSchema, metricsConfigSchema } from '@shop/service-kit';
 import { Type, type Static } from '@sinclair/typebox';
 
 const UrlSchema = (fallback: string) => Type.String({ pattern: '^https?://', default: fallback });
@@ -7,6 +7,7 @@ const Milliseconds = (fallback: number, minimum = 1) => Type.Integer({ minimum, 
 /** The gateway has no database: the kit's variables without DATABASE_URL, plus its own. */
 export const GatewayConfigSchema = Type.Composite([
   Type.Omit(BaseServiceConfigSchema, ['DATABASE_URL']),
+  metricsConfigSchema(9100),
   Type.Object({
     PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080 }),
 

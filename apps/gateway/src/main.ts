@@ -4,5 +4,5 @@ import { GatewayConfigSchema } from './config';
 
 await runService(async () => {
   const config = loadConfig(GatewayConfigSchema);
-  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS };
+  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS, metrics: config };
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '@shop/service-kit';
+import { AppError, isAppError } from '@shop/service-kit';
 import type { Upstream } from '../upstream/upstream';
 import { UpstreamError } from '../upstream/upstream-error';
 
@@ -17,7 +17,11 @@ export interface ApiKeyExchangeOptions {
   timeoutMs: number;
   maxEntries?: number;
   now?: () => number;
+  /** Told of every answer: from the cache, exchanged at auth, refused by auth, or failed (auth unreachable or unreadable). */
+  onResult?: (result: ApiKeyExchangeResult) => void;
 }
+
+export type ApiKeyExchangeResult = 'cached' | 'exchanged' | 'refused' | 'failed';
 
 /** Re-exchange this long before the token expires, so a cached token is never sent stale. */
 const EXPIRY_MARGIN_MS = 5_000;
@@ -46,6 +50,7 @@ export class ApiKeyExchanger {
   cached(apiKey: string): string | undefined {
     const entry = this.entries.get(hashOf(apiKey));
     if (entry === undefined || this.now() >= entry.freshUntilMs || entry.accessToken === null) return undefined;
+    this.options.onResult?.('cached');
     return entry.accessToken;
   }
 
@@ -54,11 +59,21 @@ export class ApiKeyExchanger {
     const hash = hashOf(apiKey);
     const entry = this.entries.get(hash);
     if (entry !== undefined && this.now() < entry.freshUntilMs) {
+      this.options.onResult?.('cached');
       return entry.accessToken === null ? Promise.reject(invalidKey()) : Promise.resolve(entry.accessToken);
     }
     const pending = this.inFlight.get(hash);
     if (pending !== undefined) return pending;
-    const exchange = this.ask(apiKey, hash, headers).finally(() => this.inFlight.delete(hash));
+    const exchange = this.ask(apiKey, hash, headers).then(
+      (accessToken) => {
+        this.options.onResult?.('exchanged');
+        return accessToken;
+      },
+      (error: unknown) => {
+        this.options.onResult?.(isAppError(error) && error.code === 'AUTH_API_KEY_INVALID' ? 'refused' : 'failed');
+        throw error;
+      },
+    ).finally(() => this.inFlight.delete(hash));
     this.inFlight.set(hash, exchange);
     return exchange;
   }

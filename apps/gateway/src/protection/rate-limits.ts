@@ -3,6 +3,7 @@ import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
+import type { RateLimitClass } from '../observability/metrics';
 import { createSharedRateLimitStores } from './shared-rate-limit-store';
 
 export interface RateLimiters {
@@ -26,7 +27,12 @@ const principalOrAddress = (request: FastifyRequest) =>
  * request's path); login and registration count in Redis on every request, because there a
  * handful of extra attempts is what the limit exists to stop.
  */
-export async function installRateLimits(app: FastifyInstance, redis: Redis, config: GatewayConfig): Promise<RateLimiters> {
+export async function installRateLimits(
+  app: FastifyInstance,
+  redis: Redis,
+  config: GatewayConfig,
+  onRejected: (rateLimitClass: RateLimitClass) => void = () => undefined,
+): Promise<RateLimiters> {
   // The commands of concurrent requests share one write and one read.
   redis.options.enableAutoPipelining = true;
   const stores = createSharedRateLimitStores(redis, app.log, { syncMs: config.RATE_LIMIT_SYNC_MS });
@@ -46,12 +52,14 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis, conf
       keyGenerator: principalOrAddress,
       max: (request) => (request.principal === null ? config.RATE_LIMIT_ANONYMOUS_MAX : config.RATE_LIMIT_MAX),
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
+      onExceeded: (request) => onRejected(request.principal === null ? 'anonymous' : 'principal'),
     }),
     login: limiter({
       groupId: 'login',
       keyGenerator: (request) => `address:${request.ip}`,
       max: config.RATE_LIMIT_LOGIN_MAX,
       timeWindow: config.RATE_LIMIT_LOGIN_WINDOW_MS,
+      onExceeded: () => onRejected('login'),
       syncMs: 0,
     }),
   };

@@ -113,9 +113,12 @@ t.test('Redis down: fail open to per-instance limits in memory', async (t) => {
     const statuses = [];
     for (let i = 0; i < 4; i += 1) statuses.push((await app.inject({ method: 'GET', url: '/v1/products', remoteAddress: '198.51.100.8' })).statusCode);
     t.same(statuses, [200, 200, 200, 429]);
+    // Auth and orders are not running in this test, so readiness fails, but for them alone: limits
+    // counted in memory are no reason to take the gateway out of rotation.
     const ready = await app.inject({ method: 'GET', url: '/health/ready' });
     t.equal(ready.statusCode, 503);
-    t.match(problemOf(ready).detail, /redis/, 'readiness says what is wrong');
+    t.match(problemOf(ready).detail, /auth/);
+    t.notMatch(problemOf(ready).detail, /redis/, 'Redis is reported, not required');
   });
 
   t.test('lost and found again: counting moves to memory and back to Redis', async (t) => {
