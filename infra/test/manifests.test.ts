@@ -160,6 +160,12 @@ t.test('the policies reject a broken manifest', async (t) => {
     ['replicas next to an HPA', (o) => void (deploymentOf(o, 'gateway').spec!.replicas = 2), /Deployment\/gateway: sets replicas/],
     ['no HPA', (o) => void o.splice(o.indexOf(find(o, 'HorizontalPodAutoscaler', 'catalog')), 1), /Deployment\/catalog: no HorizontalPodAutoscaler/],
     ['a database for the gateway', (o) => void (appContainer(o, 'gateway').env ??= []).push({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'x', key: 'y' } } }), /gateway has no database, yet gets a DATABASE_URL/],
+    ['the gateway ready only when every upstream is', (o) => void (appContainer(o, 'gateway').readinessProbe!.httpGet!.path = '/health/ready'), /Deployment\/gateway: the readiness probe gets \/health\/ready, not \/health/],
+    ['no metrics port', (o) => void appContainer(o, 'orders').ports!.splice(1, 1), /Deployment\/orders: no container port named metrics on 9103/],
+    ['no scrape annotation', (o) => void delete deploymentOf(o, 'catalog').spec!.template.metadata!.annotations!['prometheus.io/scrape'], /Deployment\/catalog: pods are not annotated prometheus\.io\/scrape/],
+    ['scraping the service port', (o) => void (deploymentOf(o, 'auth').spec!.template.metadata!.annotations!['prometheus.io/port'] = '3001'), /Deployment\/auth: prometheus\.io\/port is 3001, not 9101/],
+    ['a wrong METRICS_PORT', (o) => void (find<{ data: Record<string, string> }>(o, 'ConfigMap', 'gateway-config').data.METRICS_PORT = '9999'), /ConfigMap\/gateway-config: METRICS_PORT 9999 is not 9100/],
+    ['metrics closed to Prometheus', (o) => void find<{ spec: { ingress: unknown[] } }>(o, 'NetworkPolicy', 'catalog').spec.ingress.splice(-1, 1), /NetworkPolicy\/catalog: Prometheus cannot reach the metrics port/],
     ['a missing service', (o) => void o.splice(o.indexOf(find(o, 'Deployment', 'orders')), 1), /orders: no Deployment named orders/],
   ];
   for (const [name, break_, expected] of cases) {

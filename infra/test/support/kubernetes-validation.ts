@@ -22,6 +22,20 @@ const VALIDATORS: Record<string, (object: unknown) => void> = {
   'autoscaling/v2/HorizontalPodAutoscaler': (object) => new HorizontalPodAutoscaler(object as IHorizontalPodAutoscaler).validate(),
   'policy/v1/PodDisruptionBudget': (object) => new PodDisruptionBudget(object as IPodDisruptionBudget).validate(),
   'networking.k8s.io/v1/NetworkPolicy': (object) => new NetworkPolicy(object as INetworkPolicy).validate(),
+  // The Prometheus Operator's CRD has no kubernetes-models class: its required shape, checked by hand
+  // (the rules themselves are checked by promtool, in prometheus-rules.test.ts).
+  'monitoring.coreos.com/v1/PrometheusRule': (object) => {
+    const groups = (object as { spec?: { groups?: unknown } }).spec?.groups;
+    if (!Array.isArray(groups) || groups.length === 0) throw new Error('spec.groups must be a non-empty list');
+    for (const group of groups as { name?: unknown; rules?: unknown }[]) {
+      if (typeof group.name !== 'string' || group.name === '') throw new Error('every group needs a name');
+      if (!Array.isArray(group.rules)) throw new Error(`group ${group.name}: rules must be a list`);
+      for (const rule of group.rules as { record?: unknown; alert?: unknown; expr?: unknown }[]) {
+        if ((typeof rule.record === 'string') === (typeof rule.alert === 'string')) throw new Error(`group ${group.name}: each rule is a record or an alert`);
+        if (typeof rule.expr !== 'string' && typeof rule.expr !== 'number') throw new Error(`group ${group.name}: ${String(rule.record ?? rule.alert)} has no expr`);
+      }
+    }
+  },
 };
 
 /** What is wrong with one object (empty when nothing is). */

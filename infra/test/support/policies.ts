@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -23,6 +24,14 @@ export interface ShopService {
 
 /** The listening ports of the README's configuration table. */
 export const SERVICE_PORTS: Record<string, number> = { auth: 3001, catalog: 3002, orders: 3003, gateway: 8080 };
+/** The management ports (`/metrics`), likewise. */
+export const METRICS_PORTS: Record<string, number> = { gateway: 9100, auth: 9101, catalog: 9102, orders: 9103, recommendations: 9104 };
+/**
+ * What readiness probes: a service's own hard dependencies. The gateway has none (its /health/ready,
+ * every upstream ready, is the contract's status page; as a probe it would take every gateway pod
+ * out of rotation when one service is down), so its readiness is /health, 503 once it is closing.
+ */
+const READINESS_PATHS: Record<string, string> = { gateway: '/health' };
 
 /** Which service has a database is read from the apps themselves: a service has one exactly when it has a migrate script. */
 export function shopServices(): ShopService[] {
@@ -122,6 +131,30 @@ function probePathProblems(ref: string, kind: string, probe: IProbe | undefined,
   return problems;
 }
 
+/**
+ * The management port: declared on the container, announced to Prometheus by the pod annotations,
+ * set as METRICS_PORT in the ConfigMap, and, where a NetworkPolicy closes ingress, opened to it.
+ */
+function metricsProblems(ref: string, name: string, container: IContainer, annotations: Record<string, string>, objects: KubeObject[]): string[] {
+  const port = METRICS_PORTS[name];
+  if (port === undefined) return [`${ref}: no management port known for ${name} (METRICS_PORTS)`];
+  const problems: string[] = [];
+  if (!container.ports?.some((candidate) => candidate.name === 'metrics' && candidate.containerPort === port)) problems.push(`${ref}: no container port named metrics on ${port}`);
+  if (annotations['prometheus.io/scrape'] !== 'true') problems.push(`${ref}: pods are not annotated prometheus.io/scrape: "true"`);
+  if (annotations['prometheus.io/port'] !== String(port)) problems.push(`${ref}: prometheus.io/port is ${annotations['prometheus.io/port']}, not ${port}`);
+  if (annotations['prometheus.io/path'] !== '/metrics') problems.push(`${ref}: prometheus.io/path is not /metrics`);
+  const configMaps = ofKind<IConfigMap>(objects, 'ConfigMap');
+  for (const source of container.envFrom ?? []) {
+    const configMap = named(configMaps, source.configMapRef?.name ?? '');
+    const value = configMap?.data?.METRICS_PORT;
+    if (configMap && value !== undefined && value !== String(port)) problems.push(`ConfigMap/${configMap.metadata?.name}: METRICS_PORT ${value} is not ${port}`);
+  }
+  const policy = named(ofKind<INetworkPolicy>(objects, 'NetworkPolicy'), name);
+  const admitsMetrics = policy?.spec?.ingress?.some((rule) => rule.ports?.some((candidate) => candidate.port === 'metrics' || candidate.port === port));
+  if (policy && !admitsMetrics) problems.push(`NetworkPolicy/${name}: Prometheus cannot reach the metrics port`);
+  return problems;
+}
+
 /** Requests and limits, least privilege, read-only root: for every container, init containers and Jobs included. */
 function containerProblems(owner: PodOwner, container: IContainer, podRunsAsNonRoot: boolean): string[] {
   const ref = `${owner.ref} container ${container.name}`;
@@ -196,10 +229,11 @@ function serviceProblems(service: ShopService, objects: KubeObject[], owners: Po
       problems.push(`${ref}: no container port named http on ${service.port}`);
     }
     problems.push(
-      ...probePathProblems(ref, 'readiness', container.readinessProbe, '/health/ready', service.port),
+      ...probePathProblems(ref, 'readiness', container.readinessProbe, READINESS_PATHS[service.name] ?? '/health/ready', service.port),
       ...probePathProblems(ref, 'liveness', container.livenessProbe, '/health', service.port),
     );
     if (!container.startupProbe) problems.push(`${ref}: no startup probe (a slow start would be killed by the liveness probe)`);
+    problems.push(...metricsProblems(ref, service.name, container, deployment.spec?.template.metadata?.annotations ?? {}, objects));
 
     const configMapNames = (container.envFrom ?? []).flatMap((source) => (source.configMapRef ? [source.configMapRef.name] : []));
     if (configMapNames.length === 0) problems.push(`${ref}: takes no environment from a ConfigMap`);
