@@ -22,6 +22,8 @@ const port = (base: number) => base + PORT_OFFSET;
 interface ServiceSpec {
   name: string;
   port: number;
+  /** The management port (`/metrics`): the services' defaults, shifted like the rest. */
+  metricsPort: number;
   database?: string;
   env?: Record<string, string>;
 }
@@ -38,6 +40,7 @@ const allServices: ServiceSpec[] = [
   {
     name: 'auth',
     port: port(3001),
+    metricsPort: port(9101),
     database: `${NAME_PREFIX}_auth`,
     env: {
       JWT_PRIVATE_KEY_FILE: KEY_FILE,
@@ -45,11 +48,12 @@ const allServices: ServiceSpec[] = [
       ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password', // dev only
     },
   },
-  { name: 'catalog', port: port(3002), database: `${NAME_PREFIX}_catalog`, env: { AUTH_JWKS_URL: JWKS_URL } },
-  { name: 'orders', port: port(3003), database: `${NAME_PREFIX}_orders`, env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'catalog', port: port(3002), metricsPort: port(9102), database: `${NAME_PREFIX}_catalog`, env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'orders', port: port(3003), metricsPort: port(9103), database: `${NAME_PREFIX}_orders`, env: { AUTH_JWKS_URL: JWKS_URL } },
   {
     name: 'gateway',
     port: port(8080),
+    metricsPort: port(9100),
     env: {
       AUTH_URL: `http://127.0.0.1:${port(3001)}`,
       CATALOG_URL: `http://127.0.0.1:${port(3002)}`,
@@ -88,6 +92,8 @@ for (const service of services) {
   const env: Record<string, string> = {
     PORT: String(service.port),
     HOST: '127.0.0.1',
+    METRICS_PORT: String(service.metricsPort),
+    METRICS_HOST: '127.0.0.1',
     REDIS_URL,
     // One prefix for the whole stack: the event streams of one service are read by the others.
     REDIS_KEY_PREFIX: `${NAME_PREFIX}:`,
@@ -113,7 +119,7 @@ for (const service of services) {
     }
   });
 }
-process.stdout.write(`stack: ${services.map((s) => `${s.name} on :${s.port}`).join(', ')}. Ctrl-C stops it.\n`);
+process.stdout.write(`stack: ${services.map((s) => `${s.name} on :${s.port} (metrics :${s.metricsPort})`).join(', ')}. Ctrl-C stops it.\n`);
 
 let stopping = false;
 async function stop(code = 0): Promise<void> {

@@ -14,6 +14,10 @@
  * - nginx with an upstream keep-alive pool, one worker, when `nginx` is on the PATH (the issue's
  *   other reference, ~0.65); skipped otherwise.
  *
+ * The gateway runs twice: as deployed (metrics on, its management port scraped every second) and
+ * with METRICS_ENABLED=false ("no metrics"); "metrics on/off" is the throughput ratio of the two
+ * (the budget: metrics cost at most 5%).
+ *
  * The runs alternate (direct, gateway, yardsticks, direct, ...) for BENCH_ROUNDS rounds (2), so
  * that the machine's drift over time weighs on all of them alike; the ratios are of the means.
  * BENCH_SECONDS (5 per run) and BENCH_CONNECTIONS (32) set the load; BENCH_UPSTREAM=stand-in
@@ -193,23 +197,38 @@ async function main() {
 
   const redis = createTestRedisPrefix('bench_gateway');
   cleanups.push(() => redis.clear());
-  const gatewayPort = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
-    HOST: '127.0.0.1',
-    PORT: String(gatewayPort),
-    LOG_LEVEL: GATEWAY_LOG_LEVEL,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: redis.prefix,
-    CATALOG_URL: catalog.url,
-    AUTH_URL: 'http://127.0.0.1:9',
-    ORDERS_URL: 'http://127.0.0.1:9',
-    AUTH_JWKS_URL: jwksUrl,
-    // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
-    RATE_LIMIT_MAX: '1000000000',
-    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
-  });
-  await waitForHealth(gatewayUrl, gateway);
+  // The gateway as deployed (metrics on, its management port scraped every second as a busy
+  // Prometheus would), and the same gateway with METRICS_ENABLED=false: their ratio is what metrics cost.
+  const startGateway = async (name: string, metricsEnabled: boolean) => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const child = start(name, 'apps/gateway/src/main.ts', {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      METRICS_ENABLED: String(metricsEnabled),
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: GATEWAY_LOG_LEVEL,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: redis.prefix,
+      CATALOG_URL: catalog.url,
+      AUTH_URL: 'http://127.0.0.1:9',
+      ORDERS_URL: 'http://127.0.0.1:9',
+      AUTH_JWKS_URL: jwksUrl,
+      // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
+      RATE_LIMIT_MAX: '1000000000',
+      RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, child);
+    if (metricsEnabled) {
+      const scraper = setInterval(() => void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((response) => response.text(), () => undefined), 1_000);
+      cleanups.push(() => clearInterval(scraper));
+    }
+    return url;
+  };
+  const gatewayUrl = await startGateway('gateway', true);
+  const unmeteredUrl = await startGateway('gateway without metrics', false);
   const barePort = await freePort();
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
@@ -225,6 +244,7 @@ async function main() {
   const targets = [
     { name: 'direct', base: catalog.url },
     { name: 'gateway', base: gatewayUrl },
+    { name: 'no metrics', base: unmeteredUrl },
     { name: 'bare proxy', base: bareUrl },
     { name: 'http-proxy', base: httpProxyUrl },
     ...(nginxUrl === null ? [] : [{ name: 'nginx', base: nginxUrl }]),
@@ -265,6 +285,7 @@ async function main() {
   const ratioOf = (name: string) => overall.get(name)!.rps / direct.rps;
   const ratio = ratioOf('gateway');
   const yardsticks: Record<string, string> = {
+    'no metrics': 'the same gateway with METRICS_ENABLED=false',
     'bare proxy': 'node:http + undici, forwards and nothing else: the most a Node.js proxy gets here',
     'http-proxy': 'a plain @fastify/http-proxy: the issue says about 0.25',
     nginx: 'nginx, one worker: the issue says about 0.65',
@@ -278,6 +299,7 @@ async function main() {
         .join('') +
       (nginxUrl === null ? 'nginx: not installed, skipped\n' : '') +
       `gateway/bare proxy: ${(ratio / ratioOf('bare proxy')).toFixed(2)}\n` +
+      `metrics on/off: ${(ratio / ratioOf('no metrics')).toFixed(3)} of the throughput (budget: metrics cost at most 5%, i.e. >= 0.95)\n` +
       `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall.get(name)!.p99).join(' / ')} ms\n`,
   );
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { scrapeMetrics } from '@shop/testing';
 import WebSocket from 'ws';
 import { startStack } from './stack';
 
 /** Everything goes through the gateway, as a client of the public API would. */
 t.test('a customer’s journey through the gateway', async (t) => {
-  const { gatewayUrl, admin } = await startStack(t);
+  const { gatewayUrl, admin, metricsUrls } = await startStack(t);
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${gatewayUrl}${path}`, {
       method,
@@ -66,6 +67,28 @@ t.test('a customer’s journey through the gateway', async (t) => {
   const restoreDeadline = Date.now() + 5_000;
   while ((await stockOf()) !== 5 && Date.now() < restoreDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(await stockOf(), 5, 'the stock came back');
+
+  t.test('metrics: on each management port, never through the gateway', async (t) => {
+    const throughGateway = await fetch(`${gatewayUrl}/metrics`);
+    t.equal(throughGateway.status, 404, '/metrics is not a public route');
+    t.match(throughGateway.headers.get('content-type'), /problem\+json/);
+    if (Object.keys(metricsUrls).length === 0) {
+      t.comment('SKIPPED: the management ports of this stack are not reachable (set METRICS_URLS)');
+      return;
+    }
+    const orders = await scrapeMetrics(metricsUrls.orders!);
+    t.ok(orders.value('orders_saga_duration_seconds_count', { outcome: 'confirmed' })! >= 1, 'the saga of the order placed above was measured');
+    t.ok(orders.value('orders_saga_duration_seconds_count', { outcome: 'cancelled' }) === undefined, 'a cancel after confirmation ends no saga');
+    t.ok(orders.value('events_relay_published_total', { producer: 'orders' })! >= 2, 'placed and cancelled were published');
+    const catalog = await scrapeMetrics(metricsUrls.catalog!);
+    t.ok(catalog.value('catalog_stock_reservations_total', { outcome: 'reserved' })! >= 1);
+    t.ok(catalog.value('catalog_stock_releases_total', { result: 'released' })! >= 1);
+    const gateway = await scrapeMetrics(metricsUrls.gateway!);
+    t.ok(gateway.value('http_request_duration_seconds_count', { service: 'gateway', method: 'POST', route: '/v1/orders', status_class: '2xx' })! >= 1);
+    t.equal(gateway.value('gateway_circuit_breaker_state', { upstream: 'orders', state: 'closed' }), 1);
+    const auth = await scrapeMetrics(metricsUrls.auth!);
+    t.ok(auth.value('http_request_duration_seconds_count', { service: 'auth', method: 'POST', route: '/v1/auth/login' })! >= 2);
+  });
 
   t.test('a race for the last units', async (t) => {
     const scarce = await call('POST', '/v1/products', { sku: `E2E-R-${randomUUID().slice(0, 8)}`, name: 'Last ones', priceCents: 500, stock: 3 }, bearer(adminToken));

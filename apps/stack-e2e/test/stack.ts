@@ -6,7 +6,16 @@ import { deleteKeysWithPrefix, TEST_DATABASE_URL } from '@shop/testing';
 export interface RunningStack {
   gatewayUrl: string;
   admin: { email: string; password: string };
+  /**
+   * Each service's `/metrics` on its management port, when this suite can reach them: always for
+   * the stack it starts itself; for another (compose publishes no management port) only when
+   * `METRICS_URLS` names them (`gateway=http://...,orders=http://...`).
+   */
+  metricsUrls: Partial<Record<'gateway' | 'auth' | 'catalog' | 'orders', string>>;
 }
+
+/** The management ports of `npm run stack`, which shifts them by its offset like the service ports. */
+const METRICS_PORTS = { gateway: 9100, auth: 9101, catalog: 9102, orders: 9103 };
 
 const ADMIN = { email: 'e2e-admin@example.test', password: 'e2e-admin-password' };
 
@@ -19,6 +28,7 @@ export async function startStack(t: { teardown(fn: () => unknown): void }): Prom
   if (process.env.GATEWAY_URL) {
     return {
       gatewayUrl: process.env.GATEWAY_URL,
+      metricsUrls: Object.fromEntries((process.env.METRICS_URLS ?? '').split(',').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string])),
       admin: { email: process.env.ADMIN_EMAIL ?? 'admin@example.com', password: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password' },
     };
   }
@@ -59,7 +69,10 @@ export async function startStack(t: { teardown(fn: () => unknown): void }): Prom
   const deadline = Date.now() + 90_000;
   for (;;) {
     const ready = await fetch(`${gatewayUrl}/health/ready`).then((response) => response.ok, () => false);
-    if (ready) return { gatewayUrl, admin: ADMIN };
+    if (ready) {
+      const metricsUrls = Object.fromEntries(Object.entries(METRICS_PORTS).map(([service, port]) => [service, `http://127.0.0.1:${port + offset}/metrics`]));
+      return { gatewayUrl, admin: ADMIN, metricsUrls };
+    }
     if (runner.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not become ready:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
