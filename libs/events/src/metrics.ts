@@ -8,6 +8,12 @@ interface OutboxSource {
   dataSource: DataSource;
 }
 
+/** A producer's stream: every group reading it is measured there too, so a consumer that is down still shows its lag. */
+interface ProducedStream {
+  stream: string;
+  redis: Redis;
+}
+
 interface ConsumerSource {
   group: string;
   streams: string[];
@@ -40,6 +46,7 @@ const SOURCE_TIMEOUT_MS = 2_000;
 export class EventMetrics {
   readonly #outboxes: OutboxSource[] = [];
   readonly #consumers: ConsumerSource[] = [];
+  readonly #producedStreams: ProducedStream[] = [];
   readonly #relayPublished: Counter<'producer'>;
   readonly #relayFailures: Counter<'producer'>;
   readonly #relayReplayed: Counter<'producer'>;
@@ -112,15 +119,14 @@ export class EventMetrics {
   }
 
   async #measureConsumers(): Promise<void> {
+    const groupsOf = async (redis: Redis, stream: string) =>
+      // XINFO's key is not prefixed by ioredis.
+      (await bounded(redis.call('XINFO', 'GROUPS', keyPrefixOf(redis) + stream) as Promise<GroupInfo[]>))?.map(fieldsOf);
+    const produced = await Promise.all(this.#producedStreams.map(async ({ stream, redis }) => ({ stream, groups: (await groupsOf(redis, stream)) ?? [] })));
     const measured = await Promise.all(
       this.#consumers.map(async ({ group, streams, deadLetterStream, redis }) => {
-        const prefix = keyPrefixOf(redis);
         const perStream = await Promise.all(
-          streams.map(async (stream) => {
-            // XINFO's key is not prefixed by ioredis.
-            const groups = await bounded(redis.call('XINFO', 'GROUPS', prefix + stream) as Promise<GroupInfo[]>);
-            return { stream, info: groups?.map(fieldsOf).find((fields) => fields.get('name') === group) };
-          }),
+          streams.map(async (stream) => ({ stream, info: (await groupsOf(redis, stream))?.find((fields) => fields.get('name') === group) })),
         );
         return { group, perStream, deadLetters: await bounded(redis.xlen(deadLetterStream)) };
       }),
@@ -128,20 +134,26 @@ export class EventMetrics {
     this.#lag.reset();
     this.#pending.reset();
     this.#deadLetters.reset();
+    const record = (stream: string, info: Map<string, string | number | null>) => {
+      const group = String(info.get('name'));
+      const lag = info.get('lag');
+      if (typeof lag === 'number') this.#lag.set({ stream, group }, lag);
+      this.#pending.set({ stream, group }, Number(info.get('pending') ?? 0));
+    };
+    for (const { stream, groups } of produced) for (const info of groups) record(stream, info);
     for (const { group, perStream, deadLetters } of measured) {
-      for (const { stream, info } of perStream) {
-        if (!info) continue;
-        const lag = info.get('lag');
-        if (typeof lag === 'number') this.#lag.set({ stream, group }, lag);
-        this.#pending.set({ stream, group }, Number(info.get('pending') ?? 0));
-      }
+      for (const { stream, info } of perStream) if (info) record(stream, info);
       if (deadLetters !== undefined) this.#deadLetters.set({ group }, deadLetters);
     }
   }
 
-  /** The relay of `producer`'s outbox: its backlog is measured at scrape time. */
-  watchOutbox(producer: string, dataSource: DataSource): void {
+  /**
+   * The relay of `producer`'s outbox: its backlog is measured at scrape time, and so are the groups
+   * reading its stream (as well as by their own services: the same series, which rules take the max of).
+   */
+  watchOutbox(producer: string, dataSource: DataSource, produced?: ProducedStream): void {
     if (!this.#outboxes.some((source) => source.producer === producer && source.dataSource === dataSource)) this.#outboxes.push({ producer, dataSource });
+    if (produced && !this.#producedStreams.some((known) => known.stream === produced.stream && known.redis === produced.redis)) this.#producedStreams.push(produced);
   }
 
   /** A consumer group: its lag, pending entries and dead letter are measured at scrape time. */

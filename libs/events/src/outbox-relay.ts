@@ -4,7 +4,7 @@ import type { DataSource, EntityManager, EntitySubscriberInterface } from 'typeo
 import { OUTBOX_WRITTEN } from './append-event';
 import { silentLogger, type EventLogger } from './logger';
 import type { EventMetrics } from './metrics';
-import { closeConnection, openConnection } from './streams';
+import { closeConnection, eventStream, openConnection } from './streams';
 import { Backoff, Timer } from './timer';
 
 export interface OutboxRelayOptions {
@@ -115,7 +115,7 @@ export class OutboxRelay {
     this.#template = options.redis;
     this.#name = options.name;
     this.#metrics = options.metrics;
-    this.#metrics?.watchOutbox(options.name, options.dataSource);
+    this.#metrics?.watchOutbox(options.name, options.dataSource, { stream: eventStream(options.name), redis: options.redis });
     this.#markerKey = `events:relay:${options.name}:published-up-to`;
     this.#batchSize = options.batchSize ?? 100;
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;

@@ -72,3 +72,17 @@ t.test('a relay that cannot reach Redis counts its failures; a scrape never fail
   t.equal(now.value('events_outbox_backlog', { producer: 'orders' }), 1, 'the backlog still reads from the database');
   t.equal(now.value('events_consumer_lag'), undefined, 'an unreachable Redis leaves its series out');
 });
+
+t.test("the producer measures the groups reading its stream, so a consumer that is down still shows its lag", async (t) => {
+  const harness = await createHarness(t, 'events-metrics-producer-side');
+  const registry = new Registry();
+  const relay = harness.relay({ metrics: new EventMetrics(registry) });
+  await harness.redis.xgroup('CREATE', harness.prefix + harness.stream, 'catalog', '0', 'MKSTREAM');
+  await placeOrders(harness.dataSource, 3);
+  relay.start();
+  await waitFor('published', async () => (await scrape(registry)).value('events_relay_published_total') === 3);
+  const now = await scrape(registry);
+  t.equal(now.value('events_consumer_lag', { stream: 'events:orders', group: 'catalog' }), 3, 'no consumer in this process, yet its lag shows');
+  t.equal(now.value('events_consumer_pending', { stream: 'events:orders', group: 'catalog' }), 0);
+  t.equal(now.value('events_dead_letter_entries'), undefined, 'dead letters are the consumer\'s to report');
+});
