@@ -55,6 +55,9 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     frameworkErrors: (error, request, reply) => problemErrorHandler.call(request.server, error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // First: the request series time every route, the kit's own included.
+  const metrics = installMetrics(app, { service: options.name, perRoute: options.routeMetrics ?? true });
+
   app.setValidatorCompiler(buildValidatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   installNotFoundHandler(app);
@@ -75,9 +78,6 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     },
   });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  // Before any other hook: the request series must time everything the service does.
-  const metrics = installMetrics(app, { service: options.name, perRoute: options.routeMetrics ?? true });
 
   let closing = false;
   app.addHook('preClose', async () => {

@@ -35,9 +35,9 @@ export type MetricsConfig = Static<ReturnType<typeof metricsConfigSchema>>;
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Requests that matched no route share one label, so a scan of random URLs cannot grow the series. */
 export const UNMATCHED_ROUTE = 'unmatched';
-const kInFlight = Symbol('metrics.inFlight');
+const kRoute = Symbol('metrics.route');
 
-type CountedRequest = FastifyRequest & { [kInFlight]?: { dec(): void } };
+type CountedRequest = FastifyRequest & { [kRoute]?: string };
 
 /**
  * A registry per service instance (tests build many in one process; nothing global), every
@@ -63,52 +63,94 @@ function installRouteMetrics(app: FastifyInstance, registry: Registry): void {
     buckets: DURATION_BUCKETS,
     registers: [registry],
   });
-  const inFlight = new Gauge({
+  /**
+   * Requests received and not answered yet. Counted at scrape time from this set rather than with
+   * an increment and a decrement: a request whose client went away never reaches onResponse, and
+   * an onRequestAbort hook (a 'close' listener per request) costs more than all the rest of this
+   * file's per-request work. So such a request is dropped from the set once its socket is gone,
+   * at the next scrape, or sooner when the set grows large without being scraped.
+   */
+  const active = new Set<CountedRequest>();
+  const seen = new Set<string>();
+  const dropAborted = () => {
+    for (const request of active) if (request.raw.socket?.destroyed) active.delete(request);
+  };
+  new Gauge({
     name: 'http_requests_in_flight',
     help: 'Requests received and not yet answered, by route template.',
     labelNames: ['method', 'route'] as const,
     registers: [registry],
+    collect() {
+      dropAborted();
+      this.reset();
+      const counts = new Map<string, number>([...seen].map((key) => [key, 0]));
+      for (const request of active) {
+        const key = `${request.method} ${request[kRoute]}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (const [key, count] of counts) {
+        const space = key.indexOf(' ');
+        this.set({ method: key.slice(0, space), route: key.slice(space + 1) }, count);
+      }
+    },
   });
-  // Children are cached per (method, route): the hot path then skips prom-client's label checks.
-  const inFlightChildren = new Map<string, { inc(): void; dec(): void }>();
-  const durationChildren = new Map<string, { observe(value: number): void }>();
-  const routeOf = (request: FastifyRequest) => (request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE));
 
-  // Callback-style hooks: they run on every request, and a promise each would cost throughput.
-  app.addHook('onRequest', (request: CountedRequest, _reply, done) => {
-    const route = routeOf(request);
-    const key = `${request.method} ${route}`;
-    let child = inFlightChildren.get(key);
-    if (child === undefined) {
-      child = inFlight.labels(request.method, route);
-      inFlightChildren.set(key, child);
-    }
-    child.inc();
-    request[kInFlight] = child;
-    done();
-  });
-  const settle = (request: CountedRequest) => {
-    request[kInFlight]?.dec();
-    request[kInFlight] = undefined;
+  /**
+   * The hooks of one route template. They are the route's own (added in onRoute), so the template
+   * is known without asking Fastify per request (`request.routeOptions` builds an object each
+   * time), and histogram children are made once per method and status class.
+   */
+  const hooksFor = (route: string) => {
+    const durationByKey = new Map<string, { observe(value: number): void }>();
+    const methods = new Set<string>();
+    return {
+      // Callback-style: they run on every request, and a promise each would cost throughput.
+      onRequest: (request: CountedRequest, _reply: FastifyReply, done: () => void) => {
+        // Once seen, a route's gauge reads 0 when idle rather than disappearing.
+        if (!methods.has(request.method)) {
+          methods.add(request.method);
+          seen.add(`${request.method} ${route}`);
+        }
+        request[kRoute] = route;
+        active.add(request);
+        if (active.size > MAX_TRACKED_REQUESTS) dropAborted();
+        done();
+      },
+      onResponse: (request: CountedRequest, reply: FastifyReply, done: () => void) => {
+        active.delete(request);
+        const statusClass = STATUS_CLASSES[Math.floor(reply.statusCode / 100)] ?? 'other';
+        const key = request.method + statusClass;
+        let child = durationByKey.get(key);
+        if (child === undefined) {
+          child = duration.labels(request.method, route, statusClass);
+          durationByKey.set(key, child);
+        }
+        child.observe(reply.elapsedTime / 1000);
+        done();
+      },
+    };
   };
-  app.addHook('onResponse', (request: CountedRequest, reply: FastifyReply, done) => {
-    settle(request);
-    const route = routeOf(request);
-    const statusClass = `${Math.floor(reply.statusCode / 100)}xx`;
-    const key = `${request.method} ${route} ${statusClass}`;
-    let child = durationChildren.get(key);
-    if (child === undefined) {
-      child = duration.labels(request.method, route, statusClass);
-      durationChildren.set(key, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
-    done();
+
+  app.addHook('onRoute', (routeOptions) => {
+    const hooks = hooksFor(routeOptions.url ?? UNMATCHED_ROUTE);
+    // Before the route's own onRequest hooks (an edge check that answers early is still timed), after its onResponse ones.
+    routeOptions.onRequest = [hooks.onRequest, ...asList(routeOptions.onRequest)] as typeof routeOptions.onRequest;
+    routeOptions.onResponse = [...asList(routeOptions.onResponse), hooks.onResponse] as typeof routeOptions.onResponse;
   });
-  // A client that goes away before its answer never reaches onResponse: it must leave the gauge anyway.
-  app.addHook('onRequestAbort', (request: CountedRequest, done) => {
-    settle(request);
-    done();
-  });
+
+  // No route matched: route hooks never run, so global ones take these, and only these.
+  const unmatched = hooksFor(UNMATCHED_ROUTE);
+  app.addHook('onRequest', (request, reply, done) => (request.is404 ? unmatched.onRequest(request, reply, done) : done()));
+  app.addHook('onResponse', (request, reply, done) => (request.is404 ? unmatched.onResponse(request, reply, done) : done()));
+}
+
+/** Past this many requests in flight (aborted ones included) the set is swept without waiting for a scrape. */
+const MAX_TRACKED_REQUESTS = 10_000;
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function asList<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 export interface MetricsServer {
