@@ -4,3 +4,4 @@ export { buildTestService, type BuildTestServiceOptions, type TestServiceEnv } f
 export { createTestTokenIssuer, TEST_ISSUER, TEST_AUDIENCE, type TestTokenIssuer } from './test-tokens';
 export { waitFor } from './wait-for';
 export { startPrivateRedis, type PrivateRedis } from './private-redis';
+export { startKeepAliveLoad, type KeepAliveLoad, type KeepAliveLoadOptions, type LoadReport, type LoadRequest, type LoadResponse } from './keep-alive-load';
