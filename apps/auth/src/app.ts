@@ -40,6 +40,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     version: '1.0.0',
     description: 'Users, login, refresh-token rotation, access tokens (JWKS), roles, scopes and API keys.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });

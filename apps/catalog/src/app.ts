@@ -38,6 +38,7 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     version: '1.0.0',
     description: 'Products, categories and stock: the single source of truth for what can be ordered.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });

@@ -55,6 +55,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     version: VERSION,
     description: 'The only public entry point: routing, identity at the edge, rate limits, CORS, and the whole API document.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });

@@ -29,6 +29,7 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     version: '1.0.0',
     description: 'Orders placed through an event-driven saga with the catalog; idempotency keys; live updates.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });

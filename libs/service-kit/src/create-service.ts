@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
 import { installHealthRoutes } from './health';
 import { loggerOptions } from './logger';
@@ -23,7 +24,11 @@ export interface ServiceOptions {
   trustProxy: boolean | string;
   /** Where logs go; stdout when omitted. Tests pass a stream to read them. */
   logStream?: DestinationStream;
+  /** How long the requests in flight when closing begins may take (`SHUTDOWN_GRACE_MS`); 10 s when omitted. */
+  shutdownGraceMs?: number;
 }
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /** Requests and bodies larger than this are refused with 413 (contract: 1 MiB). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -31,7 +36,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /**
  * The Fastify instance every service starts from: logging with request ids and redaction,
  * problem+json errors (404/405/413/415 included), strict validation, OpenAPI at
- * `/docs/openapi.json`, `/health` and `/health/ready`, and 503 for new requests while closing.
+ * `/docs/openapi.json`, `/health` and `/health/ready`, and a shutdown that resets no connection:
+ * while it drains, every new request (readiness included) gets a 503 with `Connection: close`.
  * Apps add their own plugins, decorators, hooks and routes on top, in that order.
  */
 export async function createService(options: ServiceOptions): Promise<ServiceInstance> {
@@ -44,7 +50,8 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     bodyLimit: BODY_LIMIT_BYTES,
     // Replaced by our own hook below, so that the 503 is a problem+json like every other error.
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
+    // Connections are closed by the drain below, never swept while a request may be arriving on them.
+    forceCloseConnections: false,
     routerOptions: { ignoreTrailingSlash: false },
     ajv: { customOptions: { removeAdditional: false } },
     // A URL that cannot be decoded or an over-long path parameter never reaches the error
@@ -74,8 +81,12 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   let closing = false;
+  const drain = new ConnectionDrain(app.server);
+  // The first preClose hook: the apps' own (stopping consumers and relays) run after the drain,
+  // so requests in flight still find everything they need.
   app.addHook('preClose', async () => {
     closing = true;
+    await drain.drain({ graceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS });
   });
   // Hooks that run on every request of every service are callback-style: no promise per request.
   app.addHook('onRequest', (request, reply, done) => {

@@ -9,6 +9,8 @@ export interface Runnable {
   graceMs: number;
 }
 
+const CLEAN_UP_MS = 5_000;
+
 /**
  * What every `main.ts` does: build, listen, and on SIGINT/SIGTERM stop taking requests, let
  * those in flight finish (up to the grace period), then close. A bad config exits with the
@@ -29,7 +31,8 @@ export async function runService(start: () => Promise<Runnable>): Promise<void> 
     process.exit(1);
   }
   const { app, host, port, graceMs } = runnable;
-  closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
+  // The drain inside close() ends by the grace period; the rest (consumers, database) gets a little more.
+  closeWithGrace({ delay: graceMs + CLEAN_UP_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down gracefully');
     await app.close();
