@@ -8,8 +8,11 @@ export {
   createProcessedEventsTableSql,
   dropProcessedEventsTableSql,
   createOutboxMigration,
+  createOutboxConsumedTableSql,
+  dropOutboxConsumedTableSql,
+  createOutboxConsumedMigration,
   createProcessedEventsMigration,
 } from './tables';
-export { eventStream, deadLetterStream } from './streams';
+export { eventStream, deadLetterStream, replayStream } from './streams';
 export { checkEvent, type EventCheck } from './validation';
 export { silentLogger, type EventLogger } from './logger';

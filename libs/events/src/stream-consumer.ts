@@ -6,7 +6,7 @@ import { isPgError, PgErrorCodes, withTransaction, type IsolationLevel } from '@
 import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager } from 'typeorm';
 import { silentLogger, type EventLogger } from './logger';
-import { closeConnection, deadLetterStream, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection } from './streams';
+import { closeConnection, deadLetterStream, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection, replayStream } from './streams';
 import { Backoff, Timer } from './timer';
 import { checkEvent } from './validation';
 
@@ -34,7 +34,7 @@ export interface StreamConsumerOptions {
   group: string;
   /** This instance within the group. Keep it stable across restarts (a pod or host name) to re-read its own pending entries. */
   consumerName?: string;
-  /** The streams to read, e.g. `['events:orders']`. */
+  /** The streams to read, e.g. `['events:orders']` (and, without saying, their replay streams). */
   streams: string[];
   /** One per event type the service reacts to; other types on the streams are acknowledged and skipped. */
   handlers: EventHandlers;
@@ -130,7 +130,8 @@ export class StreamConsumer {
     this.#dataSource = options.dataSource;
     this.#group = options.group;
     this.#consumerName = options.consumerName ?? `${hostname()}-${process.pid}-${instances}`;
-    this.#streams = [...new Set(options.streams)];
+    // Each stream's replay stream too: what a relay republishes after Redis lost data arrives there.
+    this.#streams = [...new Set(options.streams.flatMap((stream) => [stream, replayStream(stream)]))];
     this.#handlers = options.handlers;
     this.#maxDeliveries = options.maxDeliveries ?? 5;
     this.#claimIdleMs = options.claimIdleMs ?? 15_000;

@@ -28,6 +28,25 @@ export function dropOutboxTableSql(): string[] {
 }
 
 /**
+ * Per stream, the highest outbox position below which every consumer group had acknowledged
+ * everything, as the relay last read it from Redis. After Redis loses data, the relay replays only
+ * the published rows above it: what was lost, not everything it ever published.
+ */
+export function createOutboxConsumedTableSql(): string[] {
+  return [
+    `CREATE TABLE outbox_consumed (
+      stream text PRIMARY KEY,
+      position bigint NOT NULL,
+      recorded_at timestamptz(3) NOT NULL DEFAULT now()
+    )`,
+  ];
+}
+
+export function dropOutboxConsumedTableSql(): string[] {
+  return [`DROP TABLE outbox_consumed`];
+}
+
+/**
  * What a consuming service has already applied, per consumer group, written in the transaction of
  * the effect: a redelivered event finds its row and is skipped, so effects happen once.
  */
@@ -70,6 +89,11 @@ function migrationClass(name: string, timestamp: number, up: string[], down: str
 /** A migration that creates the outbox, to list among a producing service's own migrations. */
 export function createOutboxMigration(timestamp: number): MigrationClass {
   return migrationClass('CreateOutbox', timestamp, createOutboxTableSql(), dropOutboxTableSql());
+}
+
+/** A migration that creates `outbox_consumed` (the relay's checkpoints), to list after the outbox's. */
+export function createOutboxConsumedMigration(timestamp: number): MigrationClass {
+  return migrationClass('CreateOutboxConsumed', timestamp, createOutboxConsumedTableSql(), dropOutboxConsumedTableSql());
 }
 
 /** A migration that creates `processed_events`, to list among a consuming service's migrations. */

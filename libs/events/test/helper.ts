@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import {
   appendEvent,
+  createOutboxConsumedMigration,
   createOutboxMigration,
   createProcessedEventsMigration,
   OutboxRelay,
@@ -33,7 +34,7 @@ class CreateEffects1700000000002 implements MigrationInterface {
 
 export const schema = {
   entities: [],
-  migrations: [createOutboxMigration(1700000000000), createProcessedEventsMigration(1700000000001), CreateEffects1700000000002],
+  migrations: [createOutboxMigration(1700000000000), createProcessedEventsMigration(1700000000001), CreateEffects1700000000002, createOutboxConsumedMigration(1700000000003)],
 };
 
 export interface LogLine {

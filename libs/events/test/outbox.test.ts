@@ -93,14 +93,15 @@ t.test('events go to the stream of their source, or the one named', async (t) =>
 t.test('the migrations create and drop the tables', async (t) => {
   const harness = await createHarness(t, 'events-outbox-migrations');
   const tables: { table_name: string }[] = await harness.dataSource.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'processed_events') ORDER BY table_name`,
+    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'outbox_consumed', 'processed_events') ORDER BY table_name`,
   );
-  t.same(tables.map((row) => row.table_name), ['outbox', 'processed_events']);
+  t.same(tables.map((row) => row.table_name), ['outbox', 'outbox_consumed', 'processed_events']);
+  await harness.dataSource.undoLastMigration(); // outbox_consumed
   await harness.dataSource.undoLastMigration(); // effects
   await harness.dataSource.undoLastMigration(); // processed_events
   await harness.dataSource.undoLastMigration(); // outbox
   const left: unknown[] = await harness.dataSource.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'processed_events', 'effects')`,
+    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'outbox_consumed', 'processed_events', 'effects')`,
   );
   t.same(left, []);
 });

@@ -1,4 +1,4 @@
-import { createOutboxMigration, createProcessedEventsMigration } from '@shop/events';
+import { createOutboxConsumedMigration, createOutboxMigration, createProcessedEventsMigration } from '@shop/events';
 import { OrderEntity, OrderItemEntity } from './entities';
 import { CreateOrdersSchema1763712100000 } from './migrations/1763712100000-create-orders-schema';
 
@@ -7,5 +7,5 @@ export * from './entities';
 /** Everything TypeORM needs to know about orders' own database (orders produce and consume events). */
 export const ordersSchema = {
   entities: [OrderEntity, OrderItemEntity],
-  migrations: [CreateOrdersSchema1763712100000, createOutboxMigration(1763712100001), createProcessedEventsMigration(1763712100002)],
+  migrations: [CreateOrdersSchema1763712100000, createOutboxMigration(1763712100001), createProcessedEventsMigration(1763712100002), createOutboxConsumedMigration(1763712100003)],
 };
