@@ -17,6 +17,12 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A second stack (the end-to-end tests) runs beside a dev stack on shifted ports, databases and keys. */
 const PORT_OFFSET = Number(process.env.STACK_PORT_OFFSET ?? 0);
 const NAME_PREFIX = process.env.STACK_NAME_PREFIX ?? 'shop';
+/**
+ * `true`: a service that exits is started again, as compose's `restart:` or Kubernetes would (the
+ * fault-injection tests kill services by the pids printed on `stack: <name> started (pid …)`).
+ * Otherwise one exiting stops the stack.
+ */
+const RESTART_EXITED = process.env.STACK_RESTART_EXITED === 'true';
 const port = (base: number) => base + PORT_OFFSET;
 
 interface ServiceSpec {
@@ -61,7 +67,8 @@ const allServices: ServiceSpec[] = [
 // Services join the stack as they land in apps/.
 const services = allServices.filter((service) => existsSync(`apps/${service.name}/src/main.ts`));
 
-const children: ChildProcess[] = [];
+const children = new Map<string, ChildProcess>();
+let stopping = false;
 
 function run(name: string, script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,23 +111,31 @@ for (const service of services) {
       if (seeded !== 0) throw new Error(`${service.name}: seeding failed`);
     }
   }
-  const child = run(service.name, `apps/${service.name}/src/main.ts`, env);
-  children.push(child);
+  startService(service.name, env);
+}
+
+function startService(name: string, env: Record<string, string>): void {
+  const child = run(name, `apps/${name}/src/main.ts`, env);
+  children.set(name, child);
+  process.stdout.write(`stack: ${name} started (pid ${child.pid})\n`);
   child.once('exit', (code, signal) => {
-    if (!stopping) {
-      process.stdout.write(`${service.name} exited (${signal ?? code}); stopping the stack\n`);
-      void stop(1);
+    if (stopping) return;
+    if (RESTART_EXITED) {
+      process.stdout.write(`stack: ${name} exited (${signal ?? code}); starting it again\n`);
+      setTimeout(() => !stopping && startService(name, env), 100);
+      return;
     }
+    process.stdout.write(`${name} exited (${signal ?? code}); stopping the stack\n`);
+    void stop(1);
   });
 }
 process.stdout.write(`stack: ${services.map((s) => `${s.name} on :${s.port}`).join(', ')}. Ctrl-C stops it.\n`);
 
-let stopping = false;
 async function stop(code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map(exited));
+  for (const child of children.values()) child.kill('SIGTERM');
+  await Promise.all([...children.values()].map(exited));
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());
