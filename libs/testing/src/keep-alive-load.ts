@@ -20,6 +20,8 @@ export interface KeepAliveLoadOptions {
   pipelining?: number;
   /** The next request to send; called once per request. */
   request: (connection: number) => LoadRequest;
+  /** A pause before each next batch on a connection, to hold the load at a steady pace; none by default. */
+  pauseMs?: number;
   /** Once a connection is closed by the server, whether to open a new one (as a pool would). */
   reconnect?: boolean;
   /** Called with every answer, e.g. to collect the ids of created resources. */
@@ -105,6 +107,7 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
         resolve();
       };
       const send = () => {
+        if (finished) return;
         if (!stopping && !closeAnnounced && outstanding.length === 0) {
           const batch: string[] = [];
           for (let written = 0; written < depth; written += 1) {
@@ -144,6 +147,7 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
           }
         }
         if (closeAnnounced) finish(true);
+        else if (options.pauseMs && outstanding.length === 0) setTimeout(send, options.pauseMs);
         else send();
       });
       socket.on('error', (error: NodeJS.ErrnoException) => {
