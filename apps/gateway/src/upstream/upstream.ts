@@ -39,6 +39,8 @@ export interface UpstreamResponse {
 const UNHEALTHY_STATUS = new Set([502, 503, 504]);
 /** Worth another attempt: the connection failed, so the request most likely did not run. */
 const RETRYABLE_FAILURES = new Set<UpstreamFailure>(['unavailable', 'bad-response']);
+/** How long closing waits for exchanges in flight before aborting them. */
+const CLOSE_WAIT_MS = 1_000;
 
 /**
  * One service behind the gateway: a keep-alive connection pool, a circuit breaker, and a retry
@@ -149,8 +151,17 @@ export class Upstream {
     }
   }
 
+  /**
+   * Lets the exchanges still in flight finish for a moment, then aborts them: by now the
+   * server's drain has answered or cut their clients, and an upstream that is slow to answer
+   * must not hold the process past its grace period.
+   */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    let timer: NodeJS.Timeout | undefined;
+    const closed = this.pool.close().then(() => 'closed', () => 'failed');
+    const outcome = await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS, 'waited')))]);
+    clearTimeout(timer);
+    if (outcome !== 'closed') await this.pool.destroy();
   }
 
   /**
