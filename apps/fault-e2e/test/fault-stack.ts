@@ -84,12 +84,12 @@ export async function startFaultStack(t: Teardown): Promise<FaultStack> {
 
   const gatewayUrl = `http://127.0.0.1:${port('gateway')}`;
   const ready = (url: string) => fetch(url, { signal: AbortSignal.timeout(2_000) }).then((response) => response.ok, () => false);
-  const waitUntilReady = async (service: ServiceName, timeoutMs = 120_000) => {
+  const waitUntilReady = async (service: ServiceName, timeoutMs = 300_000) => {
     await waitFor(`${service} ready`, () => ready(`http://127.0.0.1:${port(service)}/health/ready`), timeoutMs);
     await waitFor('the gateway ready', () => ready(`${gatewayUrl}/health/ready`), timeoutMs);
   };
   try {
-    await waitUntilReady('gateway', 240_000);
+    await waitUntilReady('gateway', 600_000);
   } catch (error) {
     throw new Error(`the stack did not become ready: ${(error as Error).message}\n${output}`);
   }

@@ -120,7 +120,7 @@ function checkConnections(t: Test, report: LoadReport, graceful: boolean): void 
   t.equal(report.droppedWithoutClose, 0, 'no connection closed with a request outstanding without saying Connection: close');
   t.equal(report.answeredBeforeMark, report.sentBeforeMark, 'every request sent before the fault was answered');
   t.same(report.errors, [], 'no other socket error');
-  t.ok((report.statuses[201] ?? 0) > 50, 'orders were placed all along');
+  t.ok((report.statuses[201] ?? 0) >= 10, `orders were placed under the fault's load (${report.statuses[201] ?? 0})`);
   if (graceful) {
     // A 502 is the gateway meeting a connection its upstream broke; a clean stop breaks none.
     t.equal(report.statuses[502] ?? 0, 0, 'no 502: the stopped service broke no connection of the gateway');
