@@ -7,6 +7,7 @@ import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
 import { installHealthRoutes } from './health';
 import { loggerOptions } from './logger';
+import { documentKitBehaviour } from './openapi-document';
 import { installNotFoundHandler } from './not-found';
 import { sendProblem } from './problem';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
@@ -77,6 +78,7 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
         },
       },
     },
+    transformObject: (documentObject) => ('openapiObject' in documentObject ? documentKitBehaviour(documentObject.openapiObject) : documentObject.swaggerObject),
   });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
