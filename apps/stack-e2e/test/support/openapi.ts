@@ -25,6 +25,7 @@ export interface Operation {
   responses: Record<string, ResponseObject>;
   /** Anonymous calls are welcome (no security requirement). */
   anonymous: boolean;
+  tags: string[];
 }
 export interface OpenApiDocument {
   openapi: string;
@@ -78,6 +79,7 @@ export function operationsOf(document: OpenApiDocument): Operation[] {
         ...(operation.requestBody ? { requestBody: operation.requestBody as Operation['requestBody'] } : {}),
         responses: operation.responses as Record<string, ResponseObject>,
         anonymous: security === undefined || security.length === 0,
+        tags: (operation.tags as string[] | undefined) ?? [],
       });
     }
   }
@@ -126,14 +128,24 @@ export class ResponseChecker {
     const entry = content[mediaType];
     if (entry === undefined) return [`${label}: answered ${mediaType || 'no content type'}, documented: ${Object.keys(content).join(', ')}`];
     if (entry.schema === undefined) return [];
-    const key = JSON.stringify(entry.schema);
-    let validate = this.compiled.get(key);
-    if (validate === undefined) {
-      validate = this.ajv.compile(entry.schema);
-      this.compiled.set(key, validate);
-    }
+    const validate = this.validatorOf(entry.schema);
     if (validate(body)) return [];
     return (validate.errors ?? []).map((error) => `${label}: body${error.instancePath} ${error.message} (${JSON.stringify(error.params)})`);
+  }
+
+  /** Whether a value is one the schema accepts (request bodies, for the fuzzer). */
+  accepts(schema: JsonSchema, value: unknown): boolean {
+    return this.validatorOf(schema)(value) === true;
+  }
+
+  private validatorOf(schema: JsonSchema): ValidateFunction {
+    const key = JSON.stringify(schema);
+    let validate = this.compiled.get(key);
+    if (validate === undefined) {
+      validate = this.ajv.compile(schema);
+      this.compiled.set(key, validate);
+    }
+    return validate;
   }
 
   /** The document's Problem schema, for errors the gateway gives on no particular operation. */
