@@ -95,9 +95,16 @@ t.test('every public operation, through the gateway, as documented', async (t) =
   });
 
   t.test('no route outside the document is reachable', async (t) => {
-    for (const path of ['/v1/nothing-here', '/internal/v1/api-keys/exchange', '/v1/auth/internal', '/v1/products/health']) {
+    const expected: [string, string][] = [
+      ['/v1/nothing-here', 'ROUTE_NOT_FOUND'],
+      ['/internal/v1/api-keys/exchange', 'ROUTE_NOT_FOUND'],
+      ['/v1/auth/internal', 'ROUTE_NOT_FOUND'],
+      // Matches /v1/products/{id}: an id that is no product.
+      ['/v1/products/health', 'RESOURCE_NOT_FOUND'],
+    ];
+    for (const [path, code] of expected) {
       const response = await client.send({ method: 'GET', path });
-      t.same({ status: response.status, problems: problemShapeProblems(response.status, response.json, 'ROUTE_NOT_FOUND') }, { status: 404, problems: [] }, path);
+      t.same({ status: response.status, problems: problemShapeProblems(response.status, response.json, code) }, { status: 404, problems: [] }, path);
     }
   });
 
