@@ -16,11 +16,26 @@ export interface ApiResponse {
   json: unknown;
 }
 
-/** A real HTTP client (undici, through `fetch`) against the gateway; no retries, no redirects. */
+/**
+ * A real HTTP client (undici, through `fetch`) against the gateway; no redirects. A 429 is waited
+ * out (its `Retry-After`, up to a minute, twice at most): a stack whose limits the suite cannot
+ * raise (the compose stack, through `GATEWAY_URL`) must still run it, only slower.
+ */
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
   async send(request: ApiRequest): Promise<ApiResponse> {
+    let response = await this.sendOnce(request);
+    for (let retry = 0; retry < 2 && response.status === 429; retry += 1) {
+      const seconds = Number(response.headers.get('retry-after') ?? 'NaN');
+      if (!Number.isFinite(seconds) || seconds > 60) break;
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100));
+      response = await this.sendOnce(request);
+    }
+    return response;
+  }
+
+  private async sendOnce(request: ApiRequest): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...request.headers };
     let body: string | Buffer | undefined;
     if (typeof request.body === 'string' || Buffer.isBuffer(request.body)) body = request.body;

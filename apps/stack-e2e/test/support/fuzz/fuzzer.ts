@@ -42,6 +42,9 @@ export interface FuzzFailure {
   path?: string;
 }
 
+/** Where defects hide most, more of the operation's requests go: text that reaches the database, query strings. */
+const FAMILY_WEIGHTS: Partial<Record<Family, number>> = { valid: 1.5, 'body-text': 2, query: 2, cursor: 1.5 };
+
 /** Business outcomes: documented, not a refusal of the input, and not a failure of the server. */
 const REFUSALS = new Set([400, 401, 403, 413, 415, 429]);
 /** Codes that refuse a request valid by the document because of a rule the schema cannot state. */
@@ -120,6 +123,52 @@ export async function judge(request: FuzzRequest, operation: Operation, options:
   return { status, problems };
 }
 
+/**
+ * What fast-check cannot shrink through the dependent generators (the valid request a mutation
+ * was applied to): drops, one at a time, each query parameter, header and top-level body
+ * property that the failure does not need, so the request printed is the smallest that fails
+ * the same way.
+ */
+async function minimise(request: FuzzRequest, outcome: Outcome, operation: Operation, options: FuzzOptions): Promise<{ request: FuzzRequest; outcome: Outcome }> {
+  if (outcome.problems.length === 0) return { request, outcome };
+  let best = { request, outcome };
+  const attempt = async (candidate: FuzzRequest) => {
+    const result = await judge(candidate, operation, options);
+    if (result.status === best.outcome.status && result.problems.length > 0) best = { request: candidate, outcome: result };
+  };
+  const [path, query = ''] = request.target.split('?') as [string, string?];
+  for (const pair of query.split('&').filter(Boolean)) {
+    const remaining = (best.request.target.split('?')[1] ?? '').split('&').filter((existing) => existing !== pair && existing !== '');
+    await attempt({ ...best.request, target: remaining.length === 0 ? path : `${path}?${remaining.join('&')}` });
+  }
+  for (const name of Object.keys(request.headers).filter((header) => header !== 'content-type')) {
+    const headers = { ...best.request.headers };
+    delete headers[name];
+    await attempt({ ...best.request, headers });
+  }
+  if (request.body !== undefined && request.bodyRecipe === undefined && request.body.length < 100_000) {
+    for (const key of Object.keys(safeParse(request.body.toString()) ?? {})) {
+      const current = safeParse(best.request.body?.toString() ?? '');
+      if (current === undefined || !(key in current)) continue;
+      delete current[key];
+      const text = JSON.stringify(current);
+      // Only where the body is plain JSON that survives a round trip (raw numbers and duplicate keys do not).
+      if (best.request.body?.toString() !== JSON.stringify(safeParse(best.request.body?.toString() ?? ''))) break;
+      await attempt({ ...best.request, body: Buffer.from(text) });
+    }
+  }
+  return best;
+}
+
+function safeParse(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `curl` that sends the same bytes (tokens as shell variables, large bodies rebuilt with node). */
 export function asCurl(request: FuzzRequest, gatewayUrl: string): string {
   const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
@@ -159,10 +208,11 @@ export async function fuzzOperations(operations: Operation[], options: FuzzOptio
 
 async function fuzzOperation(operation: Operation, options: FuzzOptions, report: FuzzReport, onFailure?: (failure: FuzzFailure) => void): Promise<void> {
   const families = FAMILIES.map((family) => [family, requestsFor(operation, family, options.context)] as const).filter(([, arbitrary]) => arbitrary !== undefined);
-  const runs = Math.max(1, Math.floor(options.runsPerOperation / families.length));
+  const totalWeight = families.reduce((sum, [family]) => sum + (FAMILY_WEIGHTS[family] ?? 1), 0);
   const counts = report.counts.get(operation.operationId) ?? {};
   report.counts.set(operation.operationId, counts);
   for (const [family, arbitrary] of families) {
+    const runs = Math.max(5, Math.round((options.runsPerOperation * (FAMILY_WEIGHTS[family] ?? 1)) / totalWeight));
     let shrinking = false;
     let last: { request: FuzzRequest; outcome: Outcome } | undefined;
     const property = fc.asyncProperty(arbitrary!, async (request) => {
@@ -185,9 +235,10 @@ async function fuzzOperation(operation: Operation, options: FuzzOptions, report:
       markInterruptAsFailure: false,
     });
     if (details.failed && details.counterexample !== null) {
-      const [request] = details.counterexample;
+      const [shrunk] = details.counterexample;
       // The last failing run is the shrunk counterexample's; judge it again if shrinking was cut short.
-      const outcome = last?.request === request ? last.outcome : await judge(request, operation, options);
+      const judged = last?.request === shrunk ? last.outcome : await judge(shrunk, operation, options);
+      const { request, outcome } = await minimise(shrunk, judged, operation, options);
       const failure: FuzzFailure = {
         operationId: operation.operationId,
         family,

@@ -6,7 +6,19 @@ import { idKindOf, type IdPools, valueFor } from './schema-values';
 export type Actor = 'anonymous' | 'customer' | 'admin' | 'bad-token' | 'unsigned-token' | 'bad-api-key' | 'basic-auth';
 
 /** Which part of a request a mutation attacks; `valid` is no mutation at all. */
-export const FAMILIES = ['valid', 'body', 'content-type', 'query', 'path', 'header', 'auth'] as const;
+export const FAMILIES = [
+  'valid',
+  'body-type',
+  'body-text',
+  'body-number',
+  'body-shape',
+  'content-type',
+  'query',
+  'cursor',
+  'path',
+  'header',
+  'auth',
+] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface FuzzRequest {
@@ -49,7 +61,9 @@ interface Parts {
   encoding?: BufferEncoding;
 }
 
-const HOSTILE_STRINGS = ['a\u0000b', '\u0000', 'a\ud800b', '\udfff', '\ud83d', '\u202eevil', '\ufeff', "'; select pg_sleep(5); --", '%00', '\\', '${jndi:ldap://x}', ' ', ''];
+/** Characters slipped into otherwise valid text: NUL, lone surrogates (escaped in the JSON), controls, bidi and BOM. */
+const HOSTILE_CHARACTERS = ['\u0000', '\ud800', '\udfff', '\ud83d', '\u0007', '\u001b', '\u202e', '\ufeff', '\u0085', '\u2028'];
+const HOSTILE_STRINGS = ['a\u0000b', '\u0000', 'a\ud800b', '\udfff', "'; select pg_sleep(5); --", '%00', '\\', '${jndi:ldap://x}', ' ', ''];
 const WRONG_TYPES: unknown[] = [0, -1, 1.5, '', 'text', true, false, null, [], {}, [1, 2], { a: 1 }];
 /** Number literals as JSON text: beyond int32, beyond doubles, beyond safe integers. */
 const RAW_NUMBERS = ['2147483648', '-2147483649', '4294967296', '9007199254740993', '1e400', '-1e400', '1e-400', '1e21', '-0', '0.1', '100000000000000000000000000000'];
@@ -69,7 +83,7 @@ const BAD_CONTENT_TYPES: [string, BufferEncoding][] = [
   ['text/plain', 'utf8'], ['application/x-www-form-urlencoded', 'utf8'], ['multipart/form-data; boundary=x', 'utf8'],
   ['application/json; charset=utf-16', 'utf16le'], ['application/json; charset=utf-16le', 'utf16le'], ['application/json; charset=latin1', 'latin1'],
   ['application/json; charset=iso-8859-1', 'latin1'], ['application/xml', 'utf8'], ['application/jsonx', 'utf8'], ['json', 'utf8'],
-  ['application/json, text/plain', 'utf8'], ['application/*', 'utf8'], ['*/*', 'utf8'], ['application/json; charset=utf-8; charset=utf-16', 'utf8'],
+  ['application/json, text/plain', 'utf8'], ['application/*', 'utf8'], ['*/*', 'utf8'],
 ];
 const BAD_HEADERS: Record<string, string[]> = {
   'if-match': ['', '*', 'W/"v1"', '"v99999999999999999999"', 'v1', '"', '"v1", "v2"', 'x'.repeat(8000), '"v-1"', '"v1e400"'],
@@ -190,7 +204,9 @@ function getAt(value: unknown, place: (string | number)[]): unknown {
 
 const pointer = (place: (string | number)[]) => `/${place.join('/')}`;
 
-function bodyMutation(parts: Parts): fc.Arbitrary<[Parts, string]> {
+type BodyFamily = 'body-type' | 'body-text' | 'body-number' | 'body-shape';
+
+function bodyMutation(parts: Parts, family: BodyFamily): fc.Arbitrary<[Parts, string]> {
   const body = parts.body ?? {};
   const places = placesIn(body);
   const place = fc.constantFrom(...places);
@@ -198,10 +214,27 @@ function bodyMutation(parts: Parts): fc.Arbitrary<[Parts, string]> {
     const node = getAt(body, candidate);
     return node !== null && typeof node === 'object' && !Array.isArray(node);
   });
+  const textPlaces = places.filter((candidate) => typeof getAt(body, candidate) === 'string');
+  switch (family) {
+    case 'body-type':
+      return fc.tuple(place, fc.constantFrom(...WRONG_TYPES)).map(([at, value]) => [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`]);
+    case 'body-number':
+      return fc.tuple(place, fc.constantFrom(...RAW_NUMBERS)).map(([at, raw]) => [{ ...parts, raw: withRaw(body, at, raw) }, `${pointer(at)} = ${raw}`]);
+    case 'body-text': {
+      const replaced = fc.tuple(place, fc.constantFrom(...HOSTILE_STRINGS)).map(([at, value]): [Parts, string] => [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`]);
+      if (textPlaces.length === 0) return replaced;
+      const injected = fc.tuple(fc.constantFrom(...textPlaces), fc.constantFrom(...HOSTILE_CHARACTERS), fc.nat()).map(([at, character, position]): [Parts, string] => {
+        const text = getAt(body, at) as string;
+        const cut = position % (text.length + 1);
+        const value = `${text.slice(0, cut)}${character}${text.slice(cut)}`;
+        return [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`];
+      });
+      return fc.oneof({ weight: 3, arbitrary: injected }, { weight: 1, arbitrary: replaced });
+    }
+    case 'body-shape':
+      break;
+  }
   const mutations: fc.Arbitrary<[Parts, string]>[] = [
-    fc.tuple(place, fc.constantFrom(...WRONG_TYPES)).map(([at, value]) => [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`]),
-    fc.tuple(place, fc.constantFrom(...HOSTILE_STRINGS)).map(([at, value]) => [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`]),
-    fc.tuple(place, fc.constantFrom(...RAW_NUMBERS)).map(([at, raw]) => [{ ...parts, raw: withRaw(body, at, raw) }, `${pointer(at)} = ${raw}`]),
     fc.tuple(
       place,
       fc.constantFrom(
@@ -240,10 +273,14 @@ function bodyMutation(parts: Parts): fc.Arbitrary<[Parts, string]> {
   return fc.oneof(...mutations);
 }
 
-function queryMutation(parts: Parts, operation: Operation, context: FuzzContext): fc.Arbitrary<[Parts, string]> {
+function cursorMutation(parts: Parts, operation: Operation, context: FuzzContext): fc.Arbitrary<[Parts, string]> {
+  const others = parts.query.filter(([name]) => name !== 'cursor');
+  return tamperedCursor(context.cursors[operation.operationId] ?? []).map((cursor): [Parts, string] => [{ ...parts, query: [...others, ['cursor', cursor.value]] }, `cursor ${cursor.label}`]);
+}
+
+function queryMutation(parts: Parts, operation: Operation): fc.Arbitrary<[Parts, string]> {
   const names = operation.parameters.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name);
   const replace = (name: string, value: string): [string, string][] => [...parts.query.filter(([existing]) => existing !== name), [name, value]];
-  const cursors = context.cursors[operation.operationId] ?? [];
   const mutations: fc.Arbitrary<[Parts, string]>[] = [
     fc.tuple(fc.constantFrom(...names), fc.constantFrom(...BAD_QUERY_VALUES)).map(([name, value]) => [{ ...parts, query: replace(name, value) }, `${name}=${value.slice(0, 40)}`]),
     fc.tuple(fc.constantFrom(...names), fc.constantFrom(...BAD_QUERY_VALUES)).map(([name, value]) => [{ ...parts, query: [...parts.query, [name, '1'], [name, value]] }, `${name} twice`]),
@@ -252,7 +289,6 @@ function queryMutation(parts: Parts, operation: Operation, context: FuzzContext)
       return [{ ...parts, query: [...parts.query, [name, value]] }, `extra parameter ${pair}`];
     }),
   ];
-  if (names.includes('cursor')) mutations.push(tamperedCursor(cursors).map((cursor): [Parts, string] => [{ ...parts, query: replace('cursor', cursor.value) }, `cursor ${cursor.label}`]));
   return fc.oneof(...mutations);
 }
 
@@ -307,10 +343,14 @@ export function requestsFor(operation: Operation, family: Family, context: FuzzC
   const hasBody = requestSchemaOf(operation) !== undefined;
   const hasQuery = operation.parameters.some((parameter) => parameter.in === 'query' && parameter.name !== 'access_token');
   const hasPath = operation.parameters.some((parameter) => parameter.in === 'path');
+  const hasCursor = operation.parameters.some((parameter) => parameter.in === 'query' && parameter.name === 'cursor');
   const takesBodyAnyway = operation.method === 'POST' && !hasBody;
-  if (family === 'body' && !hasBody && !takesBodyAnyway) return undefined;
+  const bodyFamily = family.startsWith('body-');
+  // A POST without a documented body still gets one (unknown properties must be refused), once per run.
+  if (bodyFamily && !hasBody && !(takesBodyAnyway && family === 'body-shape')) return undefined;
   if (family === 'content-type' && !hasBody) return undefined;
   if (family === 'query' && !hasQuery) return undefined;
+  if (family === 'cursor' && !hasCursor) return undefined;
   if (family === 'path' && !hasPath) return undefined;
   const validActor: Actor = operation.anonymous ? 'anonymous' : 'admin';
   const actor = family === 'valid' ? fc.constant(validActor) : family === 'auth' ? fc.constantFrom(...ALL_ACTORS) : fc.constantFrom(...ALL_ACTORS.slice(0, 3));
@@ -322,14 +362,22 @@ export function requestsFor(operation: Operation, family: Family, context: FuzzC
       case 'auth':
         mutated = fc.constant([parts, family === 'auth' ? `as ${who}` : 'valid']);
         break;
-      case 'body':
-        mutated = hasBody ? bodyMutation(parts) : fc.constantFrom<[Parts, string]>([{ ...parts, body: { status: 'confirmed' } }, 'an unexpected body property'], [{ ...parts, raw: '{"reason":"a\\u0000b"}' }, 'an unexpected body with NUL']);
+      case 'body-type':
+      case 'body-text':
+      case 'body-number':
+      case 'body-shape':
+        mutated = hasBody
+          ? bodyMutation(parts, family)
+          : fc.constantFrom<[Parts, string]>([{ ...parts, body: { status: 'confirmed' } }, 'an unexpected body property'], [{ ...parts, raw: '{"reason":"a\\u0000b"}' }, 'an unexpected body with NUL']);
+        break;
+      case 'cursor':
+        mutated = cursorMutation(parts, operation, context);
         break;
       case 'content-type':
         mutated = contentTypeMutation(parts);
         break;
       case 'query':
-        mutated = queryMutation(parts, operation, context);
+        mutated = queryMutation(parts, operation);
         break;
       case 'path':
         mutated = pathMutation(parts, context);
@@ -367,7 +415,7 @@ function build(operation: Operation, family: Family, parts: Parts, mutation: str
   };
   if (family === 'valid') expect = 'success';
   else if (family === 'content-type') expect = 'refusal';
-  else if (family === 'body') expect = requestSchemaOf(operation) === undefined || invalidBody() ? 'refusal' : 'no-5xx';
+  else if (family.startsWith('body-')) expect = requestSchemaOf(operation) === undefined || invalidBody() ? 'refusal' : 'no-5xx';
   // Proxied routes refuse bad credentials even where anonymous calls are welcome; the gateway's own do not look.
   else if (family === 'auth' && actor !== 'admin' && actor !== 'customer' && !(actor === 'anonymous' && operation.anonymous) && !operation.tags.includes('gateway')) expect = 'refusal';
   return {
