@@ -202,6 +202,7 @@ function getAt(value: unknown, place: (string | number)[]): unknown {
   return place.reduce<unknown>((current, key) => (current as Record<string | number, unknown> | undefined)?.[key], value);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const pointer = (place: (string | number)[]) => `/${place.join('/')}`;
 
 type BodyFamily = 'body-type' | 'body-text' | 'body-number' | 'body-shape';
@@ -229,7 +230,14 @@ function bodyMutation(parts: Parts, family: BodyFamily): fc.Arbitrary<[Parts, st
         const value = `${text.slice(0, cut)}${character}${text.slice(cut)}`;
         return [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`];
       });
-      return fc.oneof({ weight: 3, arbitrary: injected }, { weight: 1, arbitrary: replaced });
+      const ids = textPlaces.filter((at) => UUID.test(getAt(body, at) as string));
+      // Ids are case-insensitive: the same id in capitals must name the same object (or be refused), never break.
+      if (ids.length === 0) return fc.oneof({ weight: 3, arbitrary: injected }, { weight: 1, arbitrary: replaced });
+      const capitalised = fc.constantFrom(...ids).map((at): [Parts, string] => {
+        const value = (getAt(body, at) as string).toUpperCase();
+        return [{ ...parts, body: setAt(body, at, value) }, `${pointer(at)} = ${JSON.stringify(value)}`];
+      });
+      return fc.oneof({ weight: 3, arbitrary: injected }, { weight: 1, arbitrary: replaced }, { weight: 1, arbitrary: capitalised });
     }
     case 'body-shape':
       break;
