@@ -74,7 +74,8 @@ export async function startStack(t: { teardown(fn: () => unknown): void }, optio
   });
 
   const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
-  const deadline = Date.now() + 90_000;
+  // Generous: migrations, the seed and four services start one after another, on a busy CI machine too.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const ready = await fetch(`${gatewayUrl}/health/ready`).then((response) => response.ok, () => false);
     if (ready) return { gatewayUrl, admin: ADMIN };
