@@ -282,8 +282,13 @@ function bodyMutation(parts: Parts, family: BodyFamily): fc.Arbitrary<[Parts, st
 }
 
 function cursorMutation(parts: Parts, operation: Operation, context: FuzzContext): fc.Arbitrary<[Parts, string]> {
-  const others = parts.query.filter(([name]) => name !== 'cursor');
-  return tamperedCursor(context.cursors[operation.operationId] ?? []).map((cursor): [Parts, string] => [{ ...parts, query: [...others, ['cursor', cursor.value]] }, `cursor ${cursor.label}`]);
+  const sorted = operation.parameters.some((parameter) => parameter.in === 'query' && parameter.name === 'sort');
+  return tamperedCursor(context.cursors[operation.operationId] ?? []).map((cursor): [Parts, string] => {
+    // With the sort that issued it, a tampered cursor gets past the shape check to the query itself.
+    const others = parts.query.filter(([name]) => name !== 'cursor' && !(sorted && cursor.sort !== undefined && name === 'sort'));
+    const sort: [string, string][] = sorted && cursor.sort !== undefined ? [['sort', encodeURIComponent(cursor.sort)]] : [];
+    return [{ ...parts, query: [...others, ...sort, ['cursor', cursor.value]] }, `cursor ${cursor.label}`];
+  });
 }
 
 function queryMutation(parts: Parts, operation: Operation): fc.Arbitrary<[Parts, string]> {
@@ -301,7 +306,7 @@ function queryMutation(parts: Parts, operation: Operation): fc.Arbitrary<[Parts,
 }
 
 /** A real cursor decoded, one element changed to something a cursor never holds, encoded again. */
-function tamperedCursor(cursors: string[]): fc.Arbitrary<{ value: string; label: string }> {
+function tamperedCursor(cursors: string[]): fc.Arbitrary<{ value: string; label: string; sort?: string }> {
   const encode = (text: string) => Buffer.from(text).toString('base64url');
   const random = fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ value: Buffer.from(bytes).toString('base64url'), label: 'random bytes' }));
   const garbage = fc.constantFrom('not base64!', '====', 'e30', encode('[]'), encode('{}'), encode('null'), encode('"x"'), encode('[1]'), `${'A'.repeat(3000)}`).map((value) => ({ value: encodeURIComponent(value), label: `raw ${value.slice(0, 20)}` }));
@@ -314,7 +319,7 @@ function tamperedCursor(cursors: string[]): fc.Arbitrary<{ value: string; label:
     const elements = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
     const at = index % elements.length;
     const text = `[${elements.map((element, position) => (position === at ? raw : JSON.stringify(element))).join(',')}]`;
-    return { value: encode(text), label: `${text.slice(0, 80)}` };
+    return { value: encode(text), label: `${text.slice(0, 80)}`, ...(typeof elements[0] === 'string' ? { sort: elements[0] } : {}) };
   });
   const reshaped = fc.tuple(fc.constantFrom(...cursors), fc.boolean()).map(([cursor, longer]) => {
     const elements = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
