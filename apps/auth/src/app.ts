@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { installDatabase } from '@shop/db';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier } from '@shop/token-verifier';
 import type { DestinationStream } from 'pino';
 import type { AuthConfig } from './config';
 import { authSchema } from './database';
 import { AccessTokenIssuer } from './domain/access-tokens';
+import { AuthorizationPublisher } from './domain/authorization-publisher';
 import { ensureBootstrapAdmin } from './domain/bootstrap-admin';
 import { LoginThrottle } from './domain/login-throttle';
 import { PasswordHasher } from './domain/passwords';
@@ -53,7 +54,11 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: [keys.algorithm],
+    freshness: new AuthorizationFreshness(redis),
   });
+  const authorization = new AuthorizationPublisher(db, redis, app.log);
+  app.addHook('onReady', async () => authorization.start());
+  app.addHook('preClose', async () => authorization.stop());
 
   if (keys.generated) {
     app.log.warn(
@@ -78,10 +83,13 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
       ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     }),
     loginThrottle: new LoginThrottle(redis, {
-      maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAccountAndAddress: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
       maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      accountSlowdownAfter: config.LOGIN_ACCOUNT_SLOWDOWN_AFTER,
+      accountMaxDelayMs: config.LOGIN_ACCOUNT_MAX_DELAY_MS,
       windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
     }),
+    authorization,
   };
 
   if (config.ADMIN_EMAIL !== undefined && config.ADMIN_PASSWORD !== undefined) {

@@ -22,8 +22,13 @@ export const AuthConfigSchema = Type.Composite([
     ARGON2_MEMORY_KIB: Type.Integer({ minimum: ARGON2_MIN.memoryKib, default: ARGON2_MIN.memoryKib }),
     ARGON2_TIME_COST: Type.Integer({ minimum: ARGON2_MIN.timeCost, default: ARGON2_MIN.timeCost }),
     ARGON2_PARALLELISM: Type.Integer({ minimum: ARGON2_MIN.parallelism, default: ARGON2_MIN.parallelism }),
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
+    /** Failed logins of one account from one address before that pair gets 429. */
+    LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: Type.Integer({ minimum: 1, default: 5 }),
+    /** Failed logins from one address (any accounts) before the address gets 429. */
     LOGIN_MAX_FAILURES_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
+    /** Failed logins of one account (from anywhere) before its logins are slowed down; never locked. */
+    LOGIN_ACCOUNT_SLOWDOWN_AFTER: Type.Integer({ minimum: 1, default: 10 }),
+    LOGIN_ACCOUNT_MAX_DELAY_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 2_000 }),
     LOGIN_THROTTLE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
     /** The first admin, created (or promoted) at start. Both or neither. */
     ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),

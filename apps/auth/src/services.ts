@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AuthConfig } from './config';
 import type { AccessTokenIssuer } from './domain/access-tokens';
+import type { AuthorizationPublisher } from './domain/authorization-publisher';
 import type { LoginThrottle } from './domain/login-throttle';
 import type { PasswordHasher } from './domain/passwords';
 import type { SigningKeys } from './domain/signing-keys';
@@ -13,4 +14,5 @@ export interface AuthServices {
   keys: SigningKeys;
   accessTokens: AccessTokenIssuer;
   loginThrottle: LoginThrottle;
+  authorization: AuthorizationPublisher;
 }
