@@ -79,7 +79,7 @@ export const TokenPairSchema = Type.Object(
 export type TokenPair = Static<typeof TokenPairSchema>;
 
 export const RefreshBodySchema = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { refreshToken: Type.String({ minLength: 1, maxLength: 2048 }) },
   { additionalProperties: false },
 );
 export type RefreshBody = Static<typeof RefreshBodySchema>;
