@@ -1,7 +1,7 @@
 import { installDatabase } from '@shop/db';
 import { eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier, remoteJwks } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import type { EntitySubscriberInterface } from 'typeorm';
@@ -51,6 +51,7 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: algorithmsOf(config),
+    freshness: new AuthorizationFreshness(redis),
   });
 
   const cache = new ProductCache(config.CACHE_ENABLED ? redis : null, app.log, {

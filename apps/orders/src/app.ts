@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import { installDatabase } from '@shop/db';
 import { eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier, remoteJwks, type AccessTokenPolicy } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier, remoteJwks, type AccessTokenPolicy } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import type { OrdersConfig } from './config';
@@ -43,7 +43,8 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     audience: config.JWT_AUDIENCE,
     algorithms: config.JWT_ALGORITHMS.split(',').map((algorithm) => algorithm.trim()),
   };
-  installTokenVerifier(app, tokenPolicy);
+  const freshness = new AuthorizationFreshness(redis);
+  installTokenVerifier(app, { ...tokenPolicy, freshness });
 
   const feed = new OrderChangeFeed(config.DATABASE_URL, app.log);
   const relay = new OutboxRelay({ dataSource: db, redis, name: 'orders', logger: app.log });
@@ -74,7 +75,7 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     await Promise.all([consumer.stop(), relay.stop(), feed.stop()]);
   });
 
-  const services: OrdersServices = { config, db, feed, tokenPolicy };
+  const services: OrdersServices = { config, db, feed, tokenPolicy, freshness };
   await app.register(orderRoutes, { services });
   await app.register(orderEventRoutes, { services });
   return app;

@@ -20,6 +20,8 @@ export const OrdersConfigSchema = Type.Composite([
     EVENTS_MAX_DELIVERIES: Type.Integer({ minimum: 1, default: 5 }),
     EVENTS_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, default: 30_000 }),
     WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** How often open WebSockets are checked against their owner's current rights (with the 1 s cache: changes close them within 2 s). */
+    WS_FRESHNESS_SWEEP_MS: Type.Integer({ minimum: 100, maximum: 3_000, default: 1_000 }),
   }),
 ]);
 export type OrdersConfig = Static<typeof OrdersConfigSchema>;

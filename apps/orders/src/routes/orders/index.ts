@@ -9,7 +9,7 @@ import {
   ProblemSchema,
   type Order,
 } from '@shop/contracts';
-import { setNextLink } from '@shop/service-kit';
+import { AppError, setNextLink } from '@shop/service-kit';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -30,6 +30,20 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
   const { db, config, feed } = services;
   const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS };
   app.addHook('onRequest', app.requireAuth);
+  // An API key is not a customer: it has no orders of its own and may do only what its scopes
+  // grant. orders:read:all lets it read and cancel any order; nothing lets it place one.
+  app.addHook('onRequest', async (request) => {
+    const principal = request.principal!;
+    if (principal.kind !== 'api-key') return;
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/orders') {
+      throw new AppError('AUTH_USER_REQUIRED', 'Orders are placed by signed-in users; an API key cannot place one');
+    }
+    if (!principal.scopes.includes('orders:read:all')) {
+      throw new AppError('AUTH_SCOPE_REQUIRED', 'An API key needs the scope orders:read:all here', {
+        headers: { 'www-authenticate': 'Bearer realm="shop", error="insufficient_scope", error_description="requires orders:read:all"' },
+      });
+    }
+  });
 
   /** Runs a write once per Idempotency-Key (when given) and answers with the first response. */
   async function respondOnce(request: FastifyRequest, reply: FastifyReply, operation: string, work: (manager: EntityManager) => Promise<StoredResponse>) {
