@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
+import { AuthorizationFreshness, remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import { corsOriginsOf, jwksUrlOf, type GatewayConfig } from './config';
@@ -11,6 +11,7 @@ import { EdgeIdentity } from './identity/edge-identity';
 import { installAccessLog } from './observability/access-log';
 import { installRateLimits } from './protection/rate-limits';
 import { installSecurityHeaders } from './protection/security-headers';
+import { SocketLimits } from './protection/socket-limits';
 import { installDocs } from './routes/docs';
 import { installEdgeRouting } from './routes/edge-routing';
 import ordersEventsRoute from './routes/orders-events';
@@ -23,6 +24,11 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Keys that verify access tokens, instead of auth's JWKS over HTTP (tests). */
   verificationKeys?: JWTVerifyGetKey;
+  /**
+   * false: no authorization freshness check at the edge. Only for the benchmark, which measures
+   * what the check costs; the services behind still check every request.
+   */
+  authorizationFreshness?: false;
 }
 
 const VERSION = '1.0.0';
@@ -125,7 +131,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     config.TOKEN_CACHE_MAX_ENTRIES,
   );
   const apiKeys = new ApiKeyExchanger(upstreams.auth, { cacheMs: config.API_KEY_CACHE_MS, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
-  const identity = new EdgeIdentity(tokens, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
+  const freshness = options.authorizationFreshness === false ? null : new AuthorizationFreshness(redis);
+  const identity = new EdgeIdentity(tokens, freshness, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
 
   // Hooks.
   installAccessLog(app);
@@ -141,7 +148,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await installDocs(app, documents, limiters.default);
   await app.register(proxyRoutes, { routes: PUBLIC_ROUTES, upstreams, identity, limiters, config });
   const ordersEvents = PUBLIC_ROUTES.find((route) => route.websocket)!;
-  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, config });
+  const socketLimits = new SocketLimits(redis, app.log, { maxPerUser: config.WS_MAX_PER_USER, maxPerAddress: config.WS_MAX_PER_ADDRESS });
+  app.addHook('onClose', async () => socketLimits.close());
+  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, socketLimits, config });
   return app;
 }
 

@@ -60,6 +60,10 @@ export const GatewayConfigSchema = Type.Composite([
     /** How long an open breaker fails fast before letting one probe request through. */
     BREAKER_RESET_MS: Milliseconds(5_000),
 
+    /** Open WebSockets (GET /v1/orders/events) per user, and per client address, across replicas; one more gets 429. */
+    WS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 5 }),
+    WS_MAX_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
+
     /** Comma-separated origins allowed to call the API from a browser (with credentials). Empty: none. */
     CORS_ORIGINS: Type.String({ default: '' }),
     CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, default: 600 }),

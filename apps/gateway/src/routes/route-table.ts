@@ -40,7 +40,7 @@ const entries: Entry[] = [
   ['GET', '/v1/auth/api-keys', 'auth', 'listApiKeys', 'List API keys'],
   ['DELETE', '/v1/auth/api-keys/:id', 'auth', 'revokeApiKey', 'Revoke an API key'],
   ['GET', '/v1/users', 'auth', 'listUsers', 'List users'],
-  ['PATCH', '/v1/users/:id', 'auth', 'changeUserRole', "Change a user's role"],
+  ['PATCH', '/v1/users/:id', 'auth', 'updateUser', "Change a user's role, or disable or re-enable the account"],
   ['GET', '/.well-known/jwks.json', 'auth', 'getJwks', 'Public keys that verify access tokens', { auth: 'optional' }],
 
   // catalog

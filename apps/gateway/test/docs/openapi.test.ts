@@ -102,7 +102,7 @@ t.test('the document of the whole public API', async (t) => {
     t.equal(document.paths['/v1/products/{id}']!.get!.summary, 'A product, with its ETag', "the catalog's own words");
     t.match(document.paths['/v1/orders/events']!.get!, { operationId: 'orderEvents', responses: { '101': {} } });
     const schemas = document.components!.schemas!;
-    for (const name of ['User', 'ApiKey', 'Product', 'Category', 'Problem', 'ProblemFieldError']) t.ok(schemas[name], `schema ${name}`);
+    for (const name of ['ManagedUser', 'ApiKey', 'Product', 'Category', 'Problem', 'ProblemFieldError']) t.ok(schemas[name], `schema ${name}`);
     t.notOk(Object.keys(schemas).some((name) => /^(auth|catalog|orders)?-?def-\d+$/.test(name)), 'no generated def-N names');
     t.same(document.paths['/v1/auth/me']!.get!.security, [{ bearerAuth: [] }, { apiKeyAuth: [] }], 'protected: a token or an API key');
     t.same(document.paths['/v1/products']!.get!.security, [], 'public');
