@@ -47,6 +47,8 @@ const allServices: ServiceSpec[] = [
     database: `${NAME_PREFIX}_auth`,
     env: {
       JWT_PRIVATE_KEY_FILE: KEY_FILE,
+      // The gateway is the hop in front (on loopback here): its X-Forwarded-For is the client's address.
+      TRUST_PROXY: '127.0.0.1',
       ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'admin@example.com', // dev only
       ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password', // dev only
     },

@@ -20,6 +20,11 @@
  * skips the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level;
  * BENCH_PROFILE_DIR writes a V8 CPU profile of the gateway there.
  *
+ * The gateway also runs a second time without the authorization freshness check at the edge
+ * (bench/gateway-without-freshness.ts), and the check's own cost is measured in-process: a
+ * cached answer (what nearly every request pays) and a Redis round trip (once per user per
+ * second per replica).
+ *
  * The real catalog is used when it starts (a child process on a fresh database, one product);
  * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
  * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
@@ -33,7 +38,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import { AuthorizationFreshness, type Principal } from '@shop/token-verifier';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -173,6 +180,38 @@ async function load(title: string, url: string, headers: Record<string, string>,
   return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, total: result.requests.total, non2xx };
 }
 
+/** The freshness check alone: ns per cached answer, µs per Redis round trip (a miss). */
+async function measureFreshnessCheck(): Promise<{ hitNs: number; missUs: number }> {
+  const prefix = createTestRedisPrefix('bench_freshness');
+  cleanups.push(() => prefix.clear());
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix.prefix });
+  cleanups.push(() => redis.disconnect());
+  await redis.ping();
+  const principal: Principal = {
+    userId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b11',
+    role: 'customer',
+    scopes: [],
+    tokenId: 'bench',
+    kind: 'user',
+    ownerId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b11',
+    grantId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b12',
+    authzVersion: 0,
+    expiresAtMs: Date.now() + 3_600_000,
+  };
+  const cached = new AuthorizationFreshness(redis, { cacheMs: 60_000 });
+  await cached.check(principal);
+  const hits = 1_000_000;
+  let started = process.hrtime.bigint();
+  for (let index = 0; index < hits; index += 1) await cached.check(principal);
+  const hitNs = Number(process.hrtime.bigint() - started) / hits;
+  const uncached = new AuthorizationFreshness(redis, { cacheMs: 0 });
+  const misses = 2_000;
+  started = process.hrtime.bigint();
+  for (let index = 0; index < misses; index += 1) await uncached.check(principal);
+  const missUs = Number(process.hrtime.bigint() - started) / misses / 1_000;
+  return { hitNs, missUs };
+}
+
 async function main() {
   const issuer = await createTestTokenIssuer();
   const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 3_600 });
@@ -210,6 +249,22 @@ async function main() {
     RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
   });
   await waitForHealth(gatewayUrl, gateway);
+  const unfreshPort = await freePort();
+  const unfreshUrl = `http://127.0.0.1:${unfreshPort}`;
+  const unfresh = start('gateway without the freshness check', 'apps/gateway/bench/gateway-without-freshness.ts', {
+    HOST: '127.0.0.1',
+    PORT: String(unfreshPort),
+    LOG_LEVEL: GATEWAY_LOG_LEVEL,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redis.prefix,
+    CATALOG_URL: catalog.url,
+    AUTH_URL: 'http://127.0.0.1:9',
+    ORDERS_URL: 'http://127.0.0.1:9',
+    AUTH_JWKS_URL: jwksUrl,
+    RATE_LIMIT_MAX: '1000000000',
+    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+  });
+  await waitForHealth(unfreshUrl, unfresh);
   const barePort = await freePort();
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
@@ -225,6 +280,7 @@ async function main() {
   const targets = [
     { name: 'direct', base: catalog.url },
     { name: 'gateway', base: gatewayUrl },
+    { name: 'no freshness', base: unfreshUrl },
     { name: 'bare proxy', base: bareUrl },
     { name: 'http-proxy', base: httpProxyUrl },
     ...(nginxUrl === null ? [] : [{ name: 'nginx', base: nginxUrl }]),
@@ -243,7 +299,7 @@ async function main() {
   type Result = Awaited<ReturnType<typeof load>>;
   const results = new Map<string, Result[]>(targets.map(({ name }) => [name, []]));
   const row = (name: string, r: Pick<Result, 'rps' | 'p50' | 'p99' | 'total' | 'non2xx'>) =>
-    `  ${name.padEnd(11)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
+    `  ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
   for (let round = 1; round <= ROUNDS; round += 1) {
     process.stdout.write(`round ${round}\n`);
     for (const { name, base } of targets) {
@@ -262,6 +318,7 @@ async function main() {
   });
   const overall = new Map(targets.map(({ name }) => [name, summarise(results.get(name)!)]));
   const direct = overall.get('direct')!;
+  const freshnessCost = await measureFreshnessCheck();
   const ratioOf = (name: string) => overall.get(name)!.rps / direct.rps;
   const ratio = ratioOf('gateway');
   const yardsticks: Record<string, string> = {
@@ -278,6 +335,9 @@ async function main() {
         .join('') +
       (nginxUrl === null ? 'nginx: not installed, skipped\n' : '') +
       `gateway/bare proxy: ${(ratio / ratioOf('bare proxy')).toFixed(2)}\n` +
+      `authorization freshness check: gateway ${overall.get('gateway')!.rps.toFixed(0)} req/s with it, ${overall.get('no freshness')!.rps.toFixed(0)} without ` +
+      `(${((1 - overall.get('gateway')!.rps / overall.get('no freshness')!.rps) * 100).toFixed(1)}% of throughput); ` +
+      `alone: ${freshnessCost.hitNs.toFixed(0)} ns per cached answer, ${freshnessCost.missUs.toFixed(0)} µs per Redis round trip (once per user per second)\n` +
       `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall.get(name)!.p99).join(' / ')} ms\n`,
   );
 }
