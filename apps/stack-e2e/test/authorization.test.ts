@@ -181,7 +181,7 @@ t.test('authorization follows changes within 5 seconds, and abuse gets nowhere',
     t.ok(ms <= BOUND_MS, `refused ${ms} ms after logout`);
   });
 
-  t.test('WebSockets: at most 5 per user; the token’s expiry closes one (covered in orders), a sixth is refused', async (t) => {
+  t.test('WebSockets: at most 5 per user, a sixth is refused with a clear reason', async (t) => {
     const from = newClientAddress();
     const ida = await newUser(from);
     const token = (await loginAs(ida.email, ida.password, from)).accessToken;
