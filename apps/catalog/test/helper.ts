@@ -3,7 +3,7 @@ import type { EventPayload, EventType } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
 import { appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
-import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuildOptions } from '../src/app';
@@ -23,6 +23,8 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof Catalog
       return buildApp(config, { verificationKeys: issuer.verificationKeys, consumer: { blockMs: 200 }, ...options });
     },
   });
+  // Privileged tokens are refused while the authorization state cannot be read: tests start settled.
+  if (overrides.REDIS_URL === undefined) await waitFor('redis', () => app.redis.status === 'ready', 10_000);
   const admin = bearer(await issuer.tokenFor({ role: 'admin' }));
   const customer = bearer(await issuer.tokenFor({ role: 'customer' }));
   return { app, env, config, issuer, admin, customer };

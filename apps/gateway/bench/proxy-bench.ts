@@ -214,8 +214,9 @@ async function measureFreshnessCheck(): Promise<{ hitNs: number; missUs: number 
 
 async function main() {
   const issuer = await createTestTokenIssuer();
-  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 3_600 });
-  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 3_600 });
+  // The longest a verifier accepts (15 minutes): far longer than the runs take.
+  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 900 });
+  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 900 });
   const jwksUrl = await startJwks(issuer.jwks);
 
   let catalog: { url: string; productId: string };

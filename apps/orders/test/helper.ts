@@ -3,7 +3,7 @@ import type { EventPayload } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
 import { appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
-import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app';
@@ -22,6 +22,8 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof OrdersC
         consumer: { blockMs: 200 },
       }),
   });
+  // Privileged tokens are refused while the authorization state cannot be read: tests start settled.
+  if (overrides.REDIS_URL === undefined) await waitFor('redis', () => app.redis.status === 'ready', 10_000);
   return { app, env, tokens };
 }
 

@@ -27,6 +27,10 @@ interface Entry {
 }
 
 const LOST = new Set(['reconnecting', 'close', 'end']);
+/** Longer than this, and Redis is taken as unreachable: a hanging Redis must not hold requests up. */
+const FETCH_TIMEOUT_MS = 500;
+/** After a failed or hung lookup, answer `unknown` at once for this long instead of waiting again. */
+const BACK_OFF_MS = 1_000;
 const CURRENT: FreshnessVerdict = { state: 'current' };
 const UNKNOWN: FreshnessVerdict = { state: 'unknown' };
 export const DEFAULT_FRESHNESS_CACHE_MS = 1_000;
@@ -45,6 +49,7 @@ export class AuthorizationFreshness {
   private readonly cacheMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private unreachableUntilMs = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -94,14 +99,23 @@ export class AuthorizationFreshness {
   private async fetch(key: string, principal: Principal): Promise<Entry | null> {
     // Lost: answer at once rather than queue behind reconnection attempts. (While the first
     // connection is being made, at start, the command waits for it, bounded by its timeout.)
-    if (LOST.has(this.redis.status)) return null;
+    if (LOST.has(this.redis.status) || this.now() < this.unreachableUntilMs) return null;
     const keys = [authorizationKeys.user(principal.ownerId)];
     if (principal.grantId !== null) keys.push(authorizationKeys.grant(principal.grantId));
     let values: (string | null)[];
+    let timer: NodeJS.Timeout | undefined;
     try {
-      values = await this.redis.mget(...keys);
+      values = await Promise.race([
+        this.redis.mget(...keys),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('authorization state lookup timed out')), FETCH_TIMEOUT_MS);
+        }),
+      ]);
     } catch {
+      this.unreachableUntilMs = this.now() + BACK_OFF_MS;
       return null;
+    } finally {
+      clearTimeout(timer);
     }
     const [userValue = null, grantValue = null] = values;
     const user = parseUserAuthorization(userValue);
