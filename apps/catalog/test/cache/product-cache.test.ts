@@ -102,6 +102,7 @@ t.test('the cache survives Redis going away and coming back, and never serves wh
   const proxy = await RedisProxy.start(TEST_REDIS_URL);
   t.teardown(() => proxy.down());
   const { app, admin, env } = await build(t, { REDIS_URL: proxy.url });
+  await eventually(async () => (app.redis.status === 'ready' ? true : undefined));
   const redis = inspector(t, env.REDIS_KEY_PREFIX);
   const product = await createProduct(app, admin, { name: 'Before the outage', stock: 4 });
   const url = `/v1/products/${product.id}`;
@@ -137,6 +138,7 @@ t.test('a Redis that hangs costs one timeout, not one per request', async (t) =>
   const proxy = await RedisProxy.start(TEST_REDIS_URL);
   t.teardown(() => proxy.down());
   const { app, admin } = await build(t, { REDIS_URL: proxy.url });
+  await eventually(async () => (app.redis.status === 'ready' ? true : undefined));
   const product = await createProduct(app, admin);
   const url = `/v1/products/${product.id}`;
   await eventually(async () => (app.catalog.cache.active ? true : undefined));
