@@ -186,8 +186,9 @@ export function contractCases({ client, actors, product, category }: ContractCon
       { name: 'limit 0', request: () => ({ method: 'GET', path: '/v1/users?limit=0', headers: admin }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
       { name: 'a tampered cursor', request: () => ({ method: 'GET', path: '/v1/users?cursor=bm90LWEtY3Vyc29y', headers: admin }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
     ],
-    changeUserRole: [
+    updateUser: [
       { name: 'an admin sets a role', request: () => ({ method: 'PATCH', path: `/v1/users/${actors.other.id}`, headers: admin, body: { role: 'customer' } }), status: 200, expect: field('role', 'customer') },
+      { name: 'an empty patch', request: () => ({ method: 'PATCH', path: `/v1/users/${actors.other.id}`, headers: admin, body: {} }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
       { name: 'an unknown user', request: () => ({ method: 'PATCH', path: `/v1/users/${UNKNOWN_ID}`, headers: admin, body: { role: 'customer' } }), status: 404, code: 'AUTH_USER_NOT_FOUND' },
       { name: 'a role that does not exist', request: () => ({ method: 'PATCH', path: `/v1/users/${actors.other.id}`, headers: admin, body: { role: 'root' } }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
       { name: 'a customer may not', request: () => ({ method: 'PATCH', path: `/v1/users/${actors.customer.id}`, headers: customer, body: { role: 'admin' } }), status: 403, code: 'AUTH_SCOPE_REQUIRED' },
