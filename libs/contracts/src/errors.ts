@@ -51,6 +51,9 @@ export const ErrorCodes = {
   ORDERS_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   ORDERS_INVALID_IDEMPOTENCY_KEY: { status: 400, title: 'The Idempotency-Key header is not valid' },
 
+  // recommendations service
+  RECOMMENDATIONS_PRODUCT_NOT_FOUND: { status: 404, title: 'Product not found' },
+
   // gateway
   GATEWAY_UPSTREAM_UNAVAILABLE: { status: 503, title: 'The service behind this route is unavailable' },
   GATEWAY_UPSTREAM_TIMEOUT: { status: 504, title: 'The service behind this route did not answer in time' },
