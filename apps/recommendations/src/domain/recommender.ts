@@ -64,6 +64,8 @@ export class Recommender {
   constructor(
     private readonly db: Queryable,
     private readonly settings: ModelSettings,
+    /** The time popularity is decayed to (tests fix it). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -150,14 +152,14 @@ export class Recommender {
    * customer-orders, each discounted by half per half-life since it was confirmed.
    */
   private async popular(limit: number, exclude: string[], categoryId: string | null): Promise<RecommendedItem[]> {
-    const decayNow = `power(2::double precision, -(extract(epoch FROM now()) - ${POPULARITY_EPOCH_SECONDS}) / $3::double precision)`;
+    const decayNow = `power(2::double precision, -($5::double precision - ${POPULARITY_EPOCH_SECONDS}) / $3::double precision)`;
     const rows: ProductRow[] = await this.db.query(
       `SELECT ${PRODUCT_COLUMNS}, s.popularity::double precision * ${decayNow} AS score
        FROM item_stats s JOIN products p ON p.id = s.product_id AND ${RECOMMENDABLE}
-       WHERE p.id <> ALL ($1::uuid[]) ${categoryId === null ? '' : 'AND p.category_id = $4'}
+       WHERE p.id <> ALL ($1::uuid[]) AND ($4::uuid IS NULL OR p.category_id = $4)
        ORDER BY s.popularity DESC, p.id
        LIMIT $2`,
-      categoryId === null ? [exclude, limit, this.settings.halfLifeSeconds] : [exclude, limit, this.settings.halfLifeSeconds, categoryId],
+      [exclude, limit, this.settings.halfLifeSeconds, categoryId, this.now() / 1000],
     );
     return toItems(rows, 'popular');
   }

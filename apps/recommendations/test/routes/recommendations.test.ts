@@ -114,7 +114,9 @@ t.test('GET /v1/recommendations', async (t) => {
   const get = async (token?: string, query = '') =>
     app.inject({ method: 'GET', url: `/v1/recommendations${query}`, headers: token ? bearer(token) : {} });
 
-  const [book, lamp, chair, desk, pen, rug] = await Promise.all(['Book', 'Lamp', 'Chair', 'Desk', 'Pen', 'Rug'].map((name) => shop.product({ name })));
+  const [book, lamp, chair, desk, pen, rug] = (await Promise.all(['Book', 'Lamp', 'Chair', 'Desk', 'Pen', 'Rug'].map((name) => shop.product({ name })))) as [
+    string, string, string, string, string, string,
+  ];
   await shop.product({ name: 'Sold out', stock: 0 });
   await boughtTogether(shop, 4, [book, lamp]);
   await boughtTogether(shop, 3, [chair, desk]);
@@ -170,7 +172,7 @@ t.test('GET /v1/recommendations', async (t) => {
 
 t.test('a cancelled order withdraws exactly what it added', async (t) => {
   const { app, shop } = await build(t);
-  const [a, b] = [await shop.product(), await shop.product()];
+  const [a, b] = [await shop.product(), await shop.product()] as const;
   await boughtTogether(shop, 2, [a, b]);
   const snapshot = async () =>
     Promise.all(
@@ -199,7 +201,7 @@ t.test('a cancelled order withdraws exactly what it added', async (t) => {
 
 t.test('privacy: a pair is used only once enough distinct customers bought it together', async (t) => {
   const { app, shop } = await build(t, { MIN_PAIR_CUSTOMERS: '3' });
-  const [gift, card] = [await shop.product({ name: 'Gift' }), await shop.product({ name: 'Card' })];
+  const [gift, card] = [await shop.product({ name: 'Gift' }), await shop.product({ name: 'Card' })] as const;
   const reasonsFor = async () =>
     ((await app.inject({ method: 'GET', url: `/v1/products/${gift}/recommendations` })).json().items as ItemJson[]).map((item) => `${item.product.name}:${item.reason}`);
 
@@ -213,7 +215,7 @@ t.test('privacy: a pair is used only once enough distinct customers bought it to
 
   t.test('the threshold applies to personal recommendations too', async (t) => {
     const { app, shop, issuer } = await build(t, { MIN_PAIR_CUSTOMERS: '3' });
-    const [x, y] = [await shop.product({ name: 'X' }), await shop.product({ name: 'Y' })];
+    const [x, y] = [await shop.product({ name: 'X' }), await shop.product({ name: 'Y' })] as const;
     const bob = randomUUID();
     await shop.order(bob, [x, y]);
     const carol = randomUUID();
