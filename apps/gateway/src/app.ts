@@ -92,7 +92,12 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   // Decorators: the upstreams and identity at the edge.
   app.decorateRequest('principal', null);
   app.decorateRequest('edgeCredentials', null);
-  const upstreamUrls: Record<UpstreamName, string> = { auth: config.AUTH_URL, catalog: config.CATALOG_URL, orders: config.ORDERS_URL };
+  const upstreamUrls: Record<UpstreamName, string> = {
+    auth: config.AUTH_URL,
+    catalog: config.CATALOG_URL,
+    orders: config.ORDERS_URL,
+    recommendations: config.RECOMMENDATIONS_URL,
+  };
   const upstreams = Object.fromEntries(
     Object.entries(upstreamUrls).map(([name, url]) => [
       name,

@@ -13,6 +13,7 @@ export const GatewayConfigSchema = Type.Composite([
     AUTH_URL: UrlSchema('http://127.0.0.1:3001'),
     CATALOG_URL: UrlSchema('http://127.0.0.1:3002'),
     ORDERS_URL: UrlSchema('http://127.0.0.1:3003'),
+    RECOMMENDATIONS_URL: UrlSchema('http://127.0.0.1:3004'),
     /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
     AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
     JWT_ISSUER: Type.String({ minLength: 1, default: 'urn:shop:auth' }),

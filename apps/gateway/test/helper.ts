@@ -52,6 +52,7 @@ export interface BuildGatewayOptions {
   auth?: string;
   catalog?: string;
   orders?: string;
+  recommendations?: string;
   env?: Partial<Record<keyof GatewayConfig, string>>;
   /** Verify tokens with this issuer's keys instead of auth's JWKS. */
   issuer?: TestTokenIssuer | null;
@@ -71,6 +72,7 @@ export async function buildGateway(t: Teardown, options: BuildGatewayOptions = {
     AUTH_URL: options.auth ?? unreachable,
     CATALOG_URL: options.catalog ?? unreachable,
     ORDERS_URL: options.orders ?? unreachable,
+    RECOMMENDATIONS_URL: options.recommendations ?? unreachable,
     // Fast enough for tests; the defaults are production's.
     UPSTREAM_CONNECT_TIMEOUT_MS: '1000',
     ...options.env,

@@ -5,7 +5,7 @@
  * Taken from the public API contract; the OpenAPI document is filtered to exactly these.
  */
 
-export type UpstreamName = 'auth' | 'catalog' | 'orders';
+export type UpstreamName = 'auth' | 'catalog' | 'orders' | 'recommendations';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface PublicRoute {
@@ -62,6 +62,10 @@ const entries: Entry[] = [
   ['GET', '/v1/orders/events', 'orders', 'orderEvents', 'Order updates, as a WebSocket', { websocket: true }],
   ['GET', '/v1/orders/:id', 'orders', 'getOrder', 'An order'],
   ['POST', '/v1/orders/:id/cancel', 'orders', 'cancelOrder', 'Cancel an order'],
+
+  // recommendations
+  ['GET', '/v1/products/:id/recommendations', 'recommendations', 'getProductRecommendations', 'Products bought together with this one', { auth: 'optional' }],
+  ['GET', '/v1/recommendations', 'recommendations', 'getRecommendations', 'Products for the signed-in customer'],
 ];
 
 export const PUBLIC_ROUTES: readonly PublicRoute[] = entries.map(([method, path, upstream, operationId, summary, options = {}]) => ({
