@@ -7,8 +7,8 @@ const name = process.argv[2];
 if (!name) throw new Error('usage: node scripts/build-app.mjs <app>');
 
 await build({
-  // Services without a database (the gateway) have no migrate.ts.
-  entryPoints: ['main', 'migrate', 'seed'].map((entry) => `apps/${name}/src/${entry}.ts`).filter((file) => existsSync(file)),
+  // Services without a database (the gateway) have no migrate.ts; one-shot commands (seed, rebuild) where a service has them.
+  entryPoints: ['main', 'migrate', 'seed', 'rebuild'].map((entry) => `apps/${name}/src/${entry}.ts`).filter((file) => existsSync(file)),
   outdir: `dist/apps/${name}`,
   bundle: true,
   platform: 'node',

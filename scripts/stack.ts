@@ -55,6 +55,7 @@ const allServices: ServiceSpec[] = [
   },
   { name: 'catalog', port: port(3002), database: `${NAME_PREFIX}_catalog`, env: { AUTH_JWKS_URL: JWKS_URL } },
   { name: 'orders', port: port(3003), database: `${NAME_PREFIX}_orders`, env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'recommendations', port: port(3004), database: `${NAME_PREFIX}_recommendations`, env: { AUTH_JWKS_URL: JWKS_URL } },
   {
     name: 'gateway',
     port: port(8080),
@@ -62,6 +63,7 @@ const allServices: ServiceSpec[] = [
       AUTH_URL: `http://127.0.0.1:${port(3001)}`,
       CATALOG_URL: `http://127.0.0.1:${port(3002)}`,
       ORDERS_URL: `http://127.0.0.1:${port(3003)}`,
+      RECOMMENDATIONS_URL: `http://127.0.0.1:${port(3004)}`,
       AUTH_JWKS_URL: JWKS_URL,
     },
   },
@@ -74,7 +76,7 @@ let stopping = false;
 
 function run(name: string, script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `${name.padEnd(8)}| `;
+  const prefix = `${name.padEnd(15)}| `;
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
     stream?.on('data', (chunk: Buffer) => {

@@ -65,7 +65,7 @@ export async function startStack(t: { teardown(fn: () => unknown): void }, optio
       runner.kill('SIGINT');
       await new Promise((resolve) => runner.once('exit', resolve));
     }
-    for (const service of ['auth', 'catalog', 'orders']) {
+    for (const service of ['auth', 'catalog', 'orders', 'recommendations']) {
       const url = new URL(TEST_DATABASE_URL);
       url.pathname = `/${name}_${service}`;
       await dropDatabase(url.toString()).catch(() => undefined);
@@ -74,7 +74,7 @@ export async function startStack(t: { teardown(fn: () => unknown): void }, optio
   });
 
   const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
-  // Generous: migrations, the seed and four services start one after another, on a busy CI machine too.
+  // Generous: five services migrating and starting at once on a small, shared machine take over a minute.
   const deadline = Date.now() + 180_000;
   for (;;) {
     const ready = await fetch(`${gatewayUrl}/health/ready`).then((response) => response.ok, () => false);
