@@ -22,7 +22,7 @@ export interface ShopService {
 }
 
 /** The listening ports of the README's configuration table. */
-export const SERVICE_PORTS: Record<string, number> = { auth: 3001, catalog: 3002, orders: 3003, gateway: 8080 };
+export const SERVICE_PORTS: Record<string, number> = { auth: 3001, catalog: 3002, orders: 3003, recommendations: 3004, gateway: 8080 };
 
 /** Which service has a database is read from the apps themselves: a service has one exactly when it has a migrate script. */
 export function shopServices(): ShopService[] {
