@@ -17,7 +17,7 @@ await db.initialize();
 try {
   const report = await rebuildModel(db, config.POPULARITY_HALF_LIFE_DAYS * 86_400);
   process.stdout.write(
-    `rebuilt from ${report.countedOrders} counted orders: ${report.products} products, ${report.pairs} pairs in ${Math.round(report.durationMs)} ms\n`,
+    `rebuilt from ${report.countedOrders} counted orders: ${report.products} products, ${report.pairs} pairs in ${Math.round(report.durationMs)} ms (steps, ms: ${JSON.stringify(report.steps)})\n`,
   );
 } finally {
   await db.destroy();

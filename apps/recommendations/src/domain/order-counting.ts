@@ -50,8 +50,8 @@ export async function countOrder(manager: EntityManager, order: ConfirmedOrder, 
        ON CONFLICT (user_id, product_id) DO UPDATE SET orders = u.orders + 1
        RETURNING product_id, orders
      ), items AS (
-       INSERT INTO item_stats AS s (product_id, customers, popularity)
-       SELECT b.product_id, (b.orders = 1)::int, f.weight::numeric FROM bought b, fact f
+       INSERT INTO item_stats AS s (product_id, category_id, customers, popularity)
+       SELECT b.product_id, (SELECT category_id FROM products WHERE id = b.product_id), (b.orders = 1)::int, f.weight::numeric FROM bought b, fact f
        ON CONFLICT (product_id) DO UPDATE SET customers = s.customers + excluded.customers, popularity = s.popularity + excluded.popularity
        RETURNING 1
      ), paired AS (

@@ -32,6 +32,12 @@ export async function saveProduct(manager: EntityManager, product: ProductSnapsh
       product.updatedAt ?? occurredAt,
     ],
   );
+  // The category as popularity reads it (a product may have been sold before it was announced).
+  await manager.query(
+    `UPDATE item_stats s SET category_id = p.category_id FROM products p
+     WHERE s.product_id = $1 AND p.id = $1 AND s.category_id IS DISTINCT FROM p.category_id`,
+    [product.productId],
+  );
 }
 
 /** Only the units available changed. A product never announced in full is left alone: a stock alone is no product. */

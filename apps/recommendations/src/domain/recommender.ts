@@ -156,8 +156,8 @@ export class Recommender {
     const rows: ProductRow[] = await this.db.query(
       `SELECT ${PRODUCT_COLUMNS}, s.popularity::double precision * ${decayNow} AS score
        FROM item_stats s JOIN products p ON p.id = s.product_id AND ${RECOMMENDABLE}
-       WHERE p.id <> ALL ($1::uuid[]) AND ($4::uuid IS NULL OR p.category_id = $4)
-       ORDER BY s.popularity DESC, p.id
+       WHERE p.id <> ALL ($1::uuid[]) AND ${categoryId === null ? '$4::uuid IS NULL' : 's.category_id = $4'}
+       ORDER BY s.popularity DESC, s.product_id
        LIMIT $2`,
       [exclude, limit, this.settings.halfLifeSeconds, categoryId, this.now() / 1000],
     );

@@ -10,7 +10,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `user_items`, `user_pairs`: per customer, how many counted orders hold a product, a pair.
  *   They make "distinct customers" exact under cancellations: a customer joins a count when their
  *   first order with it counts and leaves when their last one is withdrawn.
- * - `item_stats`: n(i), the customers who bought i, and its time-weighted popularity.
+ * - `item_stats`: n(i), the customers who bought i, and its time-weighted popularity, with the
+ *   product's category copied in, so that "popular in this category" is one index range.
  * - `pair_counts`: c(i, j), the customers who bought i and j in one order, in both directions, so
  *   that a product's partners are one index range, most shared first.
  */
@@ -64,11 +65,13 @@ export class CreateRecommendationsSchema1764300000000 implements MigrationInterf
     await queryRunner.query(`
       CREATE TABLE item_stats (
         product_id uuid PRIMARY KEY,
+        category_id uuid,
         -- >= 0, not > 0: PostgreSQL checks an upsert's proposed row (0 for a returning customer) before the conflict.
         customers integer NOT NULL CONSTRAINT item_stats_customers_check CHECK (customers >= 0),
         popularity numeric NOT NULL CONSTRAINT item_stats_popularity_check CHECK (popularity >= 0)
       )`);
     await queryRunner.query(`CREATE INDEX item_stats_popularity_idx ON item_stats (popularity DESC, product_id)`);
+    await queryRunner.query(`CREATE INDEX item_stats_category_popularity_idx ON item_stats (category_id, popularity DESC, product_id)`);
     await queryRunner.query(`
       CREATE TABLE pair_counts (
         product_id uuid NOT NULL,
