@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     await db.query(`CREATE FUNCTION pg_temp.uuid_of(value bigint) RETURNS uuid IMMUTABLE LANGUAGE sql AS $$ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(value), 12, '0'))::uuid $$`);
     await db.query(
       `INSERT INTO products (id, sku, name, description, price_cents, currency, category_id, tags, stock, version, created_at, updated_at)
-       SELECT pg_temp.uuid_of(i), 'SKU-' || i, 'Product ' || i, NULL, 100 + i % 10000, 'USD', pg_temp.uuid_of(900000000 + (i / ) % 100), '{}',
+       SELECT pg_temp.uuid_of(i), 'SKU-' || i, 'Product ' || i, NULL, 100 + i % 10000, 'USD', pg_temp.uuid_of(900000000 + (i / ${GROUP_SIZE}) % 100), '{}',
               CASE WHEN i % 20 = 7 THEN 0 ELSE 50 END, 1, now(), now()
        FROM generate_series(0, $1 - 1) AS i`,
       [PRODUCTS],
