@@ -85,6 +85,8 @@ t.test('orders\' relay stopped midway: the next instance publishes the rest, not
   await waitFor('every order to settle', async () => [...(await saga.orderStatuses()).values()].every((status) => status !== 'pending'));
   const statuses = await saga.orderStatuses();
   t.ok(placed.every((order) => statuses.get(order.id) === 'confirmed'), 'all twenty confirmed');
+  // A confirmation appends order.confirmed in its own transaction: the relay publishes it just after.
+  await waitFor('the outbox published', async () => (await unpublished()) === 0);
   const onStream = (await saga.redis.xrange('events:orders', '-', '+')).map(([, fields]) => fields[fields.indexOf('id') + 1]);
   const inOutbox: { event_id: string }[] = await saga.orders.db.query(`SELECT event_id FROM outbox ORDER BY position`);
   t.same(onStream, inOutbox.map((row) => row.event_id), 'each event on the stream once, in outbox order');
