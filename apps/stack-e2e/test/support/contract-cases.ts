@@ -481,5 +481,27 @@ export function contractCases({ client, actors, product, category }: ContractCon
         code: 'REQUEST_VALIDATION_FAILED',
       },
     ],
+    getProductRecommendations: [
+      {
+        name: "a product's recommendations, once the service has heard of it",
+        request: async () => {
+          // Recommendations learn products from the catalog's events: within a few seconds.
+          const path = `/v1/products/${product.id}/recommendations?limit=5`;
+          for (let attempt = 0; attempt < 100 && (await client.send({ method: 'GET', path })).status === 404; attempt += 1) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return { method: 'GET', path };
+        },
+        status: 200,
+      },
+      { name: 'a limit above 50', request: () => ({ method: 'GET', path: `/v1/products/${product.id}/recommendations?limit=51` }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
+      { name: 'an unknown product', request: () => ({ method: 'GET', path: `/v1/products/${UNKNOWN_ID}/recommendations` }), status: 404, code: 'RECOMMENDATIONS_PRODUCT_NOT_FOUND' },
+      { name: 'a malformed id', request: () => ({ method: 'GET', path: '/v1/products/not-a-uuid/recommendations' }), status: 404 },
+    ],
+    getRecommendations: [
+      { name: 'for the signed-in customer', request: () => ({ method: 'GET', path: '/v1/recommendations?limit=3', headers: customer }), status: 200 },
+      { name: 'a limit of 0', request: () => ({ method: 'GET', path: '/v1/recommendations?limit=0', headers: customer }), status: 400, code: 'REQUEST_VALIDATION_FAILED' },
+      { name: 'no credentials', request: () => ({ method: 'GET', path: '/v1/recommendations' }), status: 401, expect: challenged },
+    ],
   };
 }
