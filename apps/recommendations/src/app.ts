@@ -1,7 +1,7 @@
 import { installDatabase } from '@shop/db';
 import { eventStream, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier, remoteJwks } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import { modelSettingsOf, type RecommendationsConfig } from './config';
@@ -46,6 +46,8 @@ export async function buildApp(config: RecommendationsConfig, options: BuildOpti
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: config.JWT_ALGORITHMS.split(','),
+    // Who the caller is now: a disabled account or a revoked session is refused within seconds.
+    freshness: new AuthorizationFreshness(redis),
   });
 
   const settings = modelSettingsOf(config);
