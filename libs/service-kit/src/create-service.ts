@@ -5,12 +5,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { DestinationStream } from 'pino';
 import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
+import { installBodilessResponses } from './bodiless-responses';
 import { installHealthRoutes } from './health';
+import { refuseNonUtf8Bodies } from './json-charset';
 import { loggerOptions } from './logger';
 import { documentKitBehaviour } from './openapi-document';
 import { installNotFoundHandler } from './not-found';
 import { sendProblem } from './problem';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import { refuseUnstorableText } from './storable-text';
 import { buildValidatorCompiler } from './validation';
 
 export type ServiceInstance = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -63,6 +66,9 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   app.setValidatorCompiler(buildValidatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   installNotFoundHandler(app);
+  app.addHook('preParsing', refuseNonUtf8Bodies);
+  app.addHook('preValidation', refuseUnstorableText);
+installBodilessResponses(app);
 
   // Only JSON bodies: Fastify's text/plain parser would let other types through.
   app.removeContentTypeParser('text/plain');
