@@ -124,9 +124,23 @@ export const AUTH_ADMIN = { email: 'admin@gateway.test', password: 'admin-passwo
  * The real auth service as a child process, on a fresh database of its own (migrated with its
  * own migrate script) and its own Redis prefix; stopped and dropped on teardown.
  */
-export async function startRealAuth(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
-  const database = await createTestDatabase('gateway_auth');
-  const redis = createTestRedisPrefix('gateway_auth');
+export function startRealAuth(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
+  return startRealService(t, 'auth', { ADMIN_EMAIL: AUTH_ADMIN.email, ADMIN_PASSWORD: AUTH_ADMIN.password, ...env });
+}
+
+/** The real catalog as a child process, the demo catalog loaded (reads need no auth). */
+export function startRealCatalog(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
+  return startRealService(t, 'catalog', env, { seed: true });
+}
+
+/**
+ * A real service as a child process, speaking HTTP over a real socket: on a fresh database of its
+ * own (migrated with its own migrate script, seeded with its seed script when asked) and its own
+ * Redis prefix; stopped and dropped on teardown.
+ */
+async function startRealService(t: Teardown, service: 'auth' | 'catalog', env: Record<string, string>, options: { seed?: boolean } = {}): Promise<{ url: string }> {
+  const database = await createTestDatabase(`gateway_${service}`);
+  const redis = createTestRedisPrefix(`gateway_${service}`);
   const childEnv = {
     ...process.env,
     DATABASE_URL: database.url,
@@ -135,24 +149,26 @@ export async function startRealAuth(t: Teardown, env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
-    ADMIN_EMAIL: AUTH_ADMIN.email,
-    ADMIN_PASSWORD: AUTH_ADMIN.password,
     ...env,
   };
   const run = (script: string) =>
     spawn(process.execPath, ['--import=tsx', script], { cwd: WORKSPACE_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const runToCompletion = async (script: string) => {
+    const child = run(script);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`${script} failed: ${output}`);
+  };
 
-  const migrate = run('apps/auth/src/migrate.ts');
-  let migrateOutput = '';
-  migrate.stdout.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString()));
-  migrate.stderr.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => migrate.once('exit', resolve));
-  if (code !== 0) throw new Error(`auth migrations failed: ${migrateOutput}`);
+  await runToCompletion(`apps/${service}/src/migrate.ts`);
+  if (options.seed) await runToCompletion(`apps/${service}/src/seed.ts`);
 
-  const child = run('apps/auth/src/main.ts');
+  const child = run(`apps/${service}/src/main.ts`);
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${service} did not start:\n${output}`)), 30_000);
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -169,7 +185,7 @@ export async function startRealAuth(t: Teardown, env: Record<string, string> = {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (exitCode) => {
       clearTimeout(timer);
-      reject(new Error(`auth exited (${exitCode}):\n${output}`));
+      reject(new Error(`${service} exited (${exitCode}):\n${output}`));
     });
   });
   t.teardown(async () => {

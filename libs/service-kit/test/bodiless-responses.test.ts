@@ -36,10 +36,10 @@ t.test('204 and 304 go out without content or framing for one, whatever the rout
   t.match(notModified, /^HTTP\/1\.1 304 /);
   t.match(notModified, /\r\netag: "v7"\r\n/i, 'the validators stay');
   t.match(notModified, /\r\ncache-control: public, no-cache\r\n/i);
-  t.notMatch(notModified, /content-length|content-type|transfer-encoding/i, 'no framing for content that is not there');
+  t.notMatch(notModified, /\r\n(content-length|content-type|transfer-encoding):/i, 'no framing for content that is not there');
   t.ok(notModified!.endsWith('\r\n\r\n'), 'and no bytes after the head');
   t.match(gone, /^HTTP\/1\.1 204 /);
-  t.notMatch(gone, /content-length|content-type|transfer-encoding/i);
+  t.notMatch(gone, /\r\n(content-length|content-type|transfer-encoding):/i);
   t.ok(gone!.endsWith('\r\n\r\n'));
   t.match(health, /^HTTP\/1\.1 200 /, 'the connection is still in step for the next request');
 

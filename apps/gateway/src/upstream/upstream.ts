@@ -37,6 +37,11 @@ export interface UpstreamResponse {
 
 /** Failures that tell the breaker the service is in trouble (not a client's bad request). */
 const UNHEALTHY_STATUS = new Set([502, 503, 504]);
+/** Answers that never carry content, whatever their headers claim (RFC 9110 §6.4.1, §9.3.2). */
+export function isBodiless(method: string, statusCode: number): boolean {
+  return method === 'HEAD' || statusCode === 204 || statusCode === 304 || (statusCode >= 100 && statusCode < 200);
+}
+
 /** Worth another attempt: the connection failed, so the request most likely did not run. */
 const RETRYABLE_FAILURES = new Set<UpstreamFailure>(['unavailable', 'bad-response']);
 /** How long closing waits for exchanges in flight before aborting them. */
@@ -173,6 +178,7 @@ export class Upstream {
   private dispatch(request: UpstreamRequest): Promise<Omit<UpstreamResponse, 'attempts'>> {
     return new Promise((resolve, reject) => {
       let statusCode = 0;
+      let headersArrived = false;
       let headers: IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
       this.pool.dispatch(
@@ -190,6 +196,7 @@ export class Upstream {
           onResponseStart(_controller, code, responseHeaders) {
             statusCode = code;
             headers = responseHeaders;
+            headersArrived = true;
           },
           onResponseData(_controller, chunk) {
             chunks.push(chunk);
@@ -198,6 +205,16 @@ export class Upstream {
             resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
           },
           onResponseError(_controller, error) {
+            // A 304 may carry the Content-Length its 200 would have had (RFC 9110 §8.6), and a
+            // sloppy service sends one on a 204 too; undici reads no content for either (right)
+            // and then calls the missing bytes a mismatch (wrong for these statuses). The answer
+            // itself is complete. undici has closed that connection already, so nothing the
+            // service may have sent after the head can be mistaken for the next answer.
+            const code = (error as { code?: unknown }).code;
+            if (headersArrived && code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && isBodiless(request.method, statusCode)) {
+              resolve({ statusCode, headers, body: Buffer.alloc(0) });
+              return;
+            }
             reject(error);
           },
         },
