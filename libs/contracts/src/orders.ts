@@ -26,6 +26,10 @@ export const PlaceOrderBodySchema = Type.Object(
 );
 export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
 
+/** Cancelling takes no fields: the body may be omitted or `{}`; anything in it is refused (no mass assignment). */
+export const CancelOrderBodySchema = Type.Object({}, { additionalProperties: false });
+export type CancelOrderBody = Static<typeof CancelOrderBodySchema>;
+
 export const OrderItemSchema = Type.Object({
   productId: UuidSchema,
   /** Known once the catalog has reserved the stock; null while pending or when rejected. */

@@ -1,4 +1,5 @@
 import {
+  CancelOrderBodySchema,
   IDEMPOTENCY_KEY_HEADER,
   IdParamsSchema,
   MAX_PREFER_WAIT_SECONDS,
@@ -28,7 +29,7 @@ const WriteHeadersSchema = Type.Object({
 /** Place, list, read and cancel orders. Every route needs a signed-in caller. */
 const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = async (app, { services }) => {
   const { db, config, feed } = services;
-  const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS };
+  const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, leaseMs: config.IDEMPOTENCY_LEASE_MS };
   app.addHook('onRequest', app.requireAuth);
   // An API key is not a customer: it has no orders of its own and may do only what its scopes
   // grant. orders:read:all lets it read and cancel any order; nothing lets it place one.
@@ -128,7 +129,13 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
       security: [{ bearerAuth: [] }],
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
       params: IdParamsSchema,
+      body: CancelOrderBodySchema,
       response: { 200: OrderSchema, ...problems },
+    },
+    // The body is optional; an absent one is the empty object, so that the schema still refuses any field sent.
+    preValidation: (request, _reply, done) => {
+      request.body ??= {};
+      done();
     },
     handler: async (request, reply) =>
       respondOnce(request, reply, `POST /v1/orders/${request.params.id}/cancel`, async (manager) => {
