@@ -58,8 +58,13 @@ export const GatewayConfigSchema = Type.Composite([
 
     /** Consecutive failures (connection errors, timeouts, 502/503/504) that open an upstream's breaker. */
     BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),
-    /** How long an open breaker fails fast before letting one probe request through. */
-    BREAKER_RESET_MS: Milliseconds(5_000),
+    /**
+     * How long a breaker that just opened fails fast before one probe request may go through. Each
+     * failed probe doubles the wait, up to BREAKER_MAX_RESET_MS: a dead service gets one request
+     * per interval, and a service that is back is found within the current interval.
+     */
+    BREAKER_RESET_MS: Milliseconds(250),
+    BREAKER_MAX_RESET_MS: Milliseconds(1_000),
 
     /** Open WebSockets (GET /v1/orders/events) per user, and per client address, across replicas; one more gets 429. */
     WS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 5 }),

@@ -12,7 +12,7 @@ export interface UpstreamOptions {
   connections: number;
   connectTimeoutMs: number;
   keepAliveMs: number;
-  breaker: { failureThreshold: number; resetMs: number };
+  breaker: { failureThreshold: number; resetMs: number; maxResetMs?: number };
   retry: { max: number; baseDelayMs: number; budgetRatio: number; budgetBurst: number };
 }
 
