@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createService, loadConfig, type ServiceInstance } from '@shop/service-kit';
 import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL, type Teardown, type TestTokenIssuer } from '@shop/testing';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { buildApp } from '../src/app';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config';
 
@@ -128,17 +129,41 @@ export function startRealAuth(t: Teardown, env: Record<string, string> = {}): Pr
   return startRealService(t, 'auth', { ADMIN_EMAIL: AUTH_ADMIN.email, ADMIN_PASSWORD: AUTH_ADMIN.password, ...env });
 }
 
-/** The real catalog as a child process, the demo catalog loaded (reads need no auth). */
+/**
+ * The real catalog as a child process, holding one category and one product (reads need no
+ * auth). Rows are written straight into its fresh database: a seed process would cost as much
+ * start-up time as the service itself.
+ */
 export function startRealCatalog(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
-  return startRealService(t, 'catalog', env, { seed: true });
+  return startRealService(t, 'catalog', env, {
+    prepare: async (databaseUrl) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const [category] = (await client.query(`INSERT INTO categories (name, slug, description) VALUES ('Tea', 'tea', 'Leaves') RETURNING id`)).rows;
+        await client.query(
+          `INSERT INTO products (sku, name, description, price_cents, currency, category_id, tags, stock)
+           VALUES ('TEA-1', 'Sencha', 'A green tea', 1250, 'USD', $1, '{green}', 10)`,
+          [category.id],
+        );
+      } finally {
+        await client.end();
+      }
+    },
+  });
 }
 
 /**
  * A real service as a child process, speaking HTTP over a real socket: on a fresh database of its
- * own (migrated with its own migrate script, seeded with its seed script when asked) and its own
+ * own (migrated with its own migrate script, then `prepare`d when asked) and its own
  * Redis prefix; stopped and dropped on teardown.
  */
-async function startRealService(t: Teardown, service: 'auth' | 'catalog', env: Record<string, string>, options: { seed?: boolean } = {}): Promise<{ url: string }> {
+async function startRealService(
+  t: Teardown,
+  service: 'auth' | 'catalog',
+  env: Record<string, string>,
+  options: { prepare?: (databaseUrl: string) => Promise<void> } = {},
+): Promise<{ url: string }> {
   const database = await createTestDatabase(`gateway_${service}`);
   const redis = createTestRedisPrefix(`gateway_${service}`);
   const childEnv = {
@@ -163,7 +188,7 @@ async function startRealService(t: Teardown, service: 'auth' | 'catalog', env: R
   };
 
   await runToCompletion(`apps/${service}/src/migrate.ts`);
-  if (options.seed) await runToCompletion(`apps/${service}/src/seed.ts`);
+  await options.prepare?.(database.url);
 
   const child = run(`apps/${service}/src/main.ts`);
   let output = '';

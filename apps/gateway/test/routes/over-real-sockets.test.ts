@@ -6,8 +6,9 @@ import { Agent, request } from 'undici';
 import { buildGateway, startRealCatalog } from '../helper';
 
 /**
- * 304, 204 and HEAD answers through the gateway, over real sockets: `inject()` never frames a
- * response, so it could not see the bogus Content-Length that made every conditional GET a 502.
+ * The gateway over real sockets, as clients meet it: 304, 204 and HEAD answers (`inject()` never
+ * frames a response, so it could not see the bogus Content-Length that made every conditional
+ * GET a 502), and hostile reads that used to come back as 500s from the catalog.
  */
 
 /** Writes raw requests on one connection and returns every byte the server sent until it went quiet. */
@@ -47,7 +48,7 @@ async function listeningGateway(t: Teardown, upstreams: { catalog: string }) {
   return { url: `http://127.0.0.1:${port}`, client, issuer };
 }
 
-t.test('conditional GET through the gateway, in front of the real catalog', async (t) => {
+t.test('in front of the real catalog', async (t) => {
   const catalog = await startRealCatalog(t);
   const gateway = await listeningGateway(t, { catalog: catalog.url });
   const get = (url: string, headers: Record<string, string> = {}) => request(url, { headers, dispatcher: gateway.client });
@@ -103,6 +104,34 @@ t.test('conditional GET through the gateway, in front of the real catalog', asyn
       t.equal(raw[2]!.rest.endsWith(representation), true, 'the GET after them gets the whole representation');
     });
   }
+
+  t.test('hostile reads are 400 problems from end to end (they were 500s)', async (t) => {
+    const cursorOf = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+    const someId = randomUUID();
+    const cases: [string, string][] = [
+      ['/v1/products?q=%00', '/querystring/q'],
+      ['/v1/products?q=a%ED%A0%80b', ''],
+      ['/v1/products?minPrice=2147483648', '/querystring/minPrice'],
+      ['/v1/products?maxPrice=1e400', '/querystring/maxPrice'],
+      [`/v1/products?sort=price&cursor=${cursorOf(['price', 2147483648, someId])}`, '/querystring/cursor'],
+      [`/v1/products?sort=createdAt&cursor=${cursorOf(['createdAt', '0000-01-01T00:00:00.000Z', someId])}`, '/querystring/cursor'],
+      [`/v1/products?sort=name&cursor=${cursorOf(['name', 'a\u0000b', someId])}`, '/querystring/cursor'],
+      [`/v1/categories?cursor=${cursorOf(['name', 'a\ud800b', someId])}`, '/querystring/cursor'],
+    ];
+    for (const [path, pointer] of cases) {
+      const response = await request(`${gateway.url}${path}`, { dispatcher: gateway.client });
+      const problem = (await response.body.json()) as { code: string; errors?: { path: string }[] };
+      if (pointer === '') {
+        // Invalid UTF-8 in a query decodes to U+FFFD: a search for it is just a search.
+        t.equal(response.statusCode, 200, path);
+        continue;
+      }
+      t.equal(response.statusCode, 400, path);
+      t.equal(response.headers['content-type'], 'application/problem+json', path);
+      t.equal(problem.code, 'REQUEST_VALIDATION_FAILED', path);
+      t.ok(problem.errors?.some((error) => error.path === pointer), `${path} names ${pointer}`);
+    }
+  });
 });
 
 /**
