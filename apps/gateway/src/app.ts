@@ -107,7 +107,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         connections: config.UPSTREAM_CONNECTIONS,
         connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
         keepAliveMs: config.UPSTREAM_KEEP_ALIVE_MS,
-        breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, resetMs: config.BREAKER_RESET_MS, maxResetMs: Math.max(config.BREAKER_RESET_MS, config.BREAKER_MAX_RESET_MS) },
+        breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, resetMs: config.BREAKER_RESET_MS, maxResetMs: config.BREAKER_MAX_RESET_MS },
         retry: {
           max: config.RETRY_MAX,
           baseDelayMs: config.RETRY_BASE_DELAY_MS,
