@@ -7,6 +7,9 @@ export const ErrorCodes = {
   // Shared by every service (service kit, token verification).
   REQUEST_VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
   REQUEST_MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  REQUEST_MALFORMED: { status: 400, title: 'The request is not valid HTTP' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   RESOURCE_NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this resource' },

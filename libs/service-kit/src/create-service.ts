@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { problemClientErrorHandler } from './client-error';
 import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
 import { installBodilessResponses } from './bodiless-responses';
@@ -61,6 +62,8 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     // A URL that cannot be decoded or an over-long path parameter never reaches the error
     // handler on its own: Fastify would answer with its own JSON, without a request id.
     frameworkErrors: (error, request, reply) => problemErrorHandler.call(request.server, error, request, reply),
+    // And a request that is not even valid HTTP gets a problem too, not Fastify's own JSON.
+    clientErrorHandler: problemClientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(buildValidatorCompiler());
