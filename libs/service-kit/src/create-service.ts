@@ -71,7 +71,7 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   installNotFoundHandler(app);
   app.addHook('preParsing', refuseNonUtf8Bodies);
   app.addHook('preValidation', refuseUnstorableText);
-installBodilessResponses(app);
+  installBodilessResponses(app);
 
   // Only JSON bodies: Fastify's text/plain parser would let other types through.
   app.removeContentTypeParser('text/plain');
