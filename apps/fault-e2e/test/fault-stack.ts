@@ -51,8 +51,6 @@ export async function startFaultStack(t: Teardown): Promise<FaultStack> {
       // The load is one client: the limits would stop it before any fault does.
       RATE_LIMIT_MAX: '1000000',
       RATE_LIMIT_ANONYMOUS_MAX: '1000000',
-      // A claim whose request died with its process frees up sooner, so retries settle within the suite's bounds.
-      IDEMPOTENCY_LOCK_SECONDS: '3',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
