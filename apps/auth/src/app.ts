@@ -10,7 +10,7 @@ import { AuthorizationPublisher } from './domain/authorization-publisher';
 import { ensureBootstrapAdmin } from './domain/bootstrap-admin';
 import { LoginThrottle } from './domain/login-throttle';
 import { PasswordHasher } from './domain/passwords';
-import { loadSigningKeys, SigningKeyError } from './domain/signing-keys';
+import { keptDevelopmentKey, loadSigningKeys, SigningKeyError } from './domain/signing-keys';
 import apiKeyRoutes from './routes/api-keys';
 import authRoutes from './routes/auth';
 import internalRoutes from './routes/internal';
@@ -25,8 +25,10 @@ export interface BuildOptions {
 
 /** The auth service as a Fastify instance: nothing listens, nothing global, so tests build many. */
 export async function buildApp(config: AuthConfig, options: BuildOptions = {}): Promise<ServiceInstance> {
+  const configuredKey = secretFrom(config.JWT_PRIVATE_KEY, config.JWT_PRIVATE_KEY_FILE, 'JWT_PRIVATE_KEY');
+  const developmentKey = configuredKey === undefined && config.JWT_DEV_KEY_FILE !== undefined ? keptKey(config.JWT_DEV_KEY_FILE) : undefined;
   const keys = await loadSigningKeys({
-    privateKey: secretFrom(config.JWT_PRIVATE_KEY, config.JWT_PRIVATE_KEY_FILE, 'JWT_PRIVATE_KEY'),
+    privateKey: configuredKey ?? developmentKey?.pem,
     previousPublicKey: secretFrom(config.JWT_PREVIOUS_PUBLIC_KEY, config.JWT_PREVIOUS_PUBLIC_KEY_FILE, 'JWT_PREVIOUS_PUBLIC_KEY'),
   }).catch((error: unknown) => {
     if (error instanceof SigningKeyError) throw new ConfigError([`JWT_PRIVATE_KEY / JWT_PREVIOUS_PUBLIC_KEY: ${error.message}`]);
@@ -64,6 +66,12 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     app.log.warn(
       '!!! DEV ONLY: no JWT_PRIVATE_KEY configured, so a throw-away signing key was generated. ' +
         'Tokens die with this process and other replicas will not accept them. Configure a key in production. !!!',
+    );
+  } else if (developmentKey !== undefined) {
+    app.log.warn(
+      { file: config.JWT_DEV_KEY_FILE, created: developmentKey.created },
+      '!!! DEV ONLY: no JWT_PRIVATE_KEY configured, so tokens are signed with the development key kept in JWT_DEV_KEY_FILE ' +
+        '(generated at its first start). Configure a key in production. !!!',
     );
   }
 
@@ -106,6 +114,15 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
 }
 
 /** A secret given inline or as a file path (the way Docker and Kubernetes secrets arrive). */
+function keptKey(file: string): { pem: string; created: boolean } {
+  try {
+    return keptDevelopmentKey(file);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new ConfigError([`JWT_DEV_KEY_FILE: ${error.message}`]);
+    throw error;
+  }
+}
+
 function secretFrom(inline: string | undefined, file: string | undefined, name: string): string | undefined {
   if (inline !== undefined && file !== undefined) throw new ConfigError([`${name} and ${name}_FILE are both set: choose one`]);
   if (file === undefined) return inline;

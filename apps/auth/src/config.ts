@@ -13,6 +13,11 @@ export const AuthConfigSchema = Type.Composite([
     /** The signing key, PEM (PKCS#8) or a private JWK, Ed25519 or P-256. Unset: a dev-only key is generated. */
     JWT_PRIVATE_KEY: Type.Optional(Type.String()),
     JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String()),
+    /**
+     * DEV ONLY, used when no key is configured: the generated key is kept in this file and reused at
+     * the next start (compose keeps it in a volume), so tokens survive a restart of auth.
+     */
+    JWT_DEV_KEY_FILE: Type.Optional(Type.String()),
     /** The previous public key (PEM or JWK), still published so tokens it signed verify during a rotation. */
     JWT_PREVIOUS_PUBLIC_KEY: Type.Optional(Type.String()),
     JWT_PREVIOUS_PUBLIC_KEY_FILE: Type.Optional(Type.String()),
