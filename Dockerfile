@@ -38,6 +38,6 @@ COPY --from=build /repo/dist/apps/${APP} ./dist
 USER node
 # Slim images have no curl, and a node process per probe costs ~0.1 s of CPU: bash's /dev/tcp asks
 # the service's /health/ready for a few milliseconds instead.
-HEALTHCHECK --interval=3s --timeout=3s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/$PORT && printf 'GET /health/ready HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ \"$status\" = 200 ]"]
 CMD ["node", "--enable-source-maps", "dist/main.js"]
