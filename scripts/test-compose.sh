@@ -16,6 +16,10 @@ fi
 
 project="shop-e2e-$$"
 export GATEWAY_PORT="${GATEWAY_PORT:-18080}"
+# The suite sends thousands of requests from one address and one account: the same generous limits
+# as its own stack (GENEROUS_LIMITS in apps/stack-e2e/test/stack.ts), handed to this project only.
+export RATE_LIMIT_MAX=1000000 RATE_LIMIT_ANONYMOUS_MAX=1000000 RATE_LIMIT_LOGIN_MAX=1000000
+export LOGIN_MAX_FAILURES_PER_ACCOUNT=1000000 LOGIN_MAX_FAILURES_PER_ADDRESS=1000000
 gateway="http://127.0.0.1:$GATEWAY_PORT"
 stack() { "${compose[@]}" -p "$project" "$@"; }
 down() { stack down -v --remove-orphans >/dev/null 2>&1 || true; }
