@@ -21,7 +21,7 @@ const compose = parse(composeText, { merge: true }) as { services: Record<string
 const envExample = readFileSync(join(WORKSPACE_ROOT, '.env.example'), 'utf8');
 const readme = readFileSync(join(WORKSPACE_ROOT, 'README.md'), 'utf8');
 
-const SERVICES = ['auth', 'catalog', 'orders', 'gateway'];
+const SERVICES = ['auth', 'catalog', 'orders', 'recommendations', 'gateway'];
 /** Wiring that compose fixes itself: addresses, ports, URLs between containers, file paths inside them. */
 const FIXED_BY_COMPOSE = new Set([
   'PORT',
@@ -33,6 +33,9 @@ const FIXED_BY_COMPOSE = new Set([
   'AUTH_URL',
   'CATALOG_URL',
   'ORDERS_URL',
+  'RECOMMENDATIONS_URL',
+  // Which hop may set X-Forwarded-For follows compose's own topology (the gateway's fixed address).
+  'TRUST_PROXY',
   'EVENTS_CONSUMER_NAME',
   'JWT_PRIVATE_KEY_FILE',
   'JWT_PREVIOUS_PUBLIC_KEY_FILE',
@@ -48,7 +51,7 @@ function documentedVariables(): { variable: string; services: string[] }[] {
     .flatMap((line) => {
       const [names = '', readers = ''] = line.split('|').slice(1, 3);
       const services = readers.includes('all') ? SERVICES : SERVICES.filter((service) => readers.includes(service));
-      const verifiers = readers.includes('verifiers') ? ['catalog', 'orders', 'gateway'] : [];
+      const verifiers = readers.includes('verifiers') ? ['catalog', 'orders', 'recommendations', 'gateway'] : [];
       return [...names.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map(([, variable]) => ({ variable: variable!, services: [...new Set([...services, ...verifiers])] }));
     });
 }
@@ -70,7 +73,7 @@ t.test('every tunable of the README is handed to the services that read it', asy
 t.test('every variable compose reads from .env is in .env.example', async (t) => {
   const read = new Set([...composeText.replace(/^\s*#.*$/gm, '').matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::?-[^}]*)?\}/g)].map(([, variable]) => variable!));
   const listed = new Set([...envExample.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map(([, variable]) => variable!));
-  t.ok(read.has('RATE_LIMIT_MAX') && read.has('LOGIN_MAX_FAILURES_PER_ACCOUNT'), 'the limits are among them');
+  t.ok(read.has('RATE_LIMIT_MAX') && read.has('LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS'), 'the limits are among them');
   t.same([...read].filter((variable) => !listed.has(variable)), [], 'none is missing from .env.example');
   t.same([...listed].filter((variable) => !read.has(variable)), [], '.env.example lists nothing compose ignores');
 });
