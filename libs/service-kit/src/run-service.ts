@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import type { Tracing } from '@shop/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config';
 
@@ -7,6 +8,8 @@ export interface Runnable {
   host: string;
   port: number;
   graceMs: number;
+  /** Spans still buffered are exported after the service closed. */
+  tracing?: Tracing | null;
 }
 
 const CLEAN_UP_MS = 5_000;
@@ -30,12 +33,13 @@ export async function runService(start: () => Promise<Runnable>): Promise<void> 
     process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-  const { app, host, port, graceMs } = runnable;
+  const { app, host, port, graceMs, tracing } = runnable;
   // The drain inside close() ends by the grace period; the rest (consumers, database) gets a little more.
   closeWithGrace({ delay: graceMs + CLEAN_UP_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down gracefully');
     await app.close();
+    await tracing?.shutdown();
   });
   await app.listen({ host, port });
 }

@@ -46,7 +46,8 @@ const NOT_FORWARDED_TO_CLIENT = new Set([
 
 export interface ForwardingContext {
   requestId: string;
-  traceparent: string;
+  /** Undefined when undici's instrumentation adds it (tracing on). */
+  traceparent: string | undefined;
   /** The caller's address as the gateway established it (trusting only its own proxies). */
   clientAddress: string;
   protocol: string;
@@ -71,7 +72,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
     headers[name] = value;
   }
   headers['x-request-id'] = context.requestId;
-  headers.traceparent = context.traceparent;
+  if (context.traceparent !== undefined) headers.traceparent = context.traceparent;
   // Only the address the gateway vouches for: a client cannot smuggle one in through its own header.
   headers['x-forwarded-for'] = context.clientAddress;
   headers['x-forwarded-proto'] = context.protocol;

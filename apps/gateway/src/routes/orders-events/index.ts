@@ -5,7 +5,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
-import { continueTrace } from '../../observability/trace-context';
+import { traceOfRequest } from '../../observability/trace-context';
 import type { RateLimiters } from '../../protection/rate-limits';
 import type { SocketLimits } from '../../protection/socket-limits';
 import { clientResponseHeaders } from '../../upstream/forward-headers';
@@ -108,7 +108,7 @@ const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, {
     onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
     preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
       if (!request.ws) return;
-      const trace = continueTrace(request.headers.traceparent);
+      const trace = traceOfRequest(request.headers.traceparent);
       request.traceId = trace.traceId;
       const lease = await socketLimits.acquire(request.principal!.userId, request.ip);
       // The upgraded socket is this TCP connection: its end is the socket's end, however it comes.

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
-import { continueTrace } from '../../observability/trace-context';
+import { traceOfRequest } from '../../observability/trace-context';
 import type { RateLimiters } from '../../protection/rate-limits';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/forward-headers';
 import { isBodiless, type Upstream } from '../../upstream/upstream';
@@ -47,7 +47,7 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
       schema: { hide: true },
       onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
-        const trace = continueTrace(request.headers.traceparent);
+        const trace = traceOfRequest(request.headers.traceparent);
         request.traceId = trace.traceId;
         const body = request.body as Buffer | undefined;
         const accessToken = request.edgeCredentials?.accessToken;
@@ -58,7 +58,7 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
             path: request.url,
             headers: upstreamRequestHeaders(request.headers, {
               requestId: request.id,
-              traceparent: trace.traceparent,
+              traceparent: trace.instrumented ? undefined : trace.traceparent,
               clientAddress: request.ip,
               protocol: request.protocol,
               host: request.headers.host,
