@@ -1,10 +1,7 @@
 import { startTracing } from '@shop/telemetry';
 
-// Before anything else is loaded: pg, ioredis and undici are instrumented as they are imported.
+// Tracing first, everything else after it: pg, ioredis and undici are instrumented as they are
+// loaded, so nothing that imports them may be imported (statically) before this line has run.
 const tracing = await startTracing({ serviceName: 'catalog' });
-const [{ loadConfig, runService }, { buildApp }, { CatalogConfigSchema }] = await Promise.all([import('@shop/service-kit'), import('./app'), import('./config')]);
-
-await runService(async () => {
-  const config = loadConfig(CatalogConfigSchema);
-  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS, tracing };
-});
+const { serve } = await import('./serve');
+await serve(tracing);
