@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager, EntitySubscriberInterface } from 'typeorm';
 import { OUTBOX_WRITTEN } from './append-event';
+import { tracePublication, type TraceCarrier } from './event-tracing';
 import { silentLogger, type EventLogger } from './logger';
 import { closeConnection, keyPrefixOf, openConnection, replayStream } from './streams';
 import { Backoff, Timer } from './timer';
@@ -40,9 +41,10 @@ interface OutboxRow {
   source: string;
   payload: unknown;
   occurred_at: Date;
+  trace_context: TraceCarrier | null;
 }
 
-const OUTBOX_COLUMNS = 'position, event_id, stream, type, source, payload, occurred_at';
+const OUTBOX_COLUMNS = 'position, event_id, stream, type, source, payload, occurred_at, trace_context';
 
 interface ReplayCursor {
   /** The marker's value, which the next batch moves on by compare-and-set. */
@@ -376,7 +378,8 @@ export class OutboxRelay {
   async #publish(rows: OutboxRow[], markerCommand: (string | number)[], replay = false): Promise<unknown[]> {
     const transaction = this.#redis!.multi();
     const trim = this.#streamRetentionMs === null ? [] : ['MINID', '~', String(Date.now() - this.#streamRetentionMs)];
-    for (const row of rows) {
+    const tracing = tracePublication(rows);
+    for (const [index, row] of rows.entries()) {
       const envelope = {
         id: row.event_id,
         type: row.type,
@@ -385,13 +388,22 @@ export class OutboxRelay {
         payload: row.payload,
       };
       this.#streams.add(row.stream);
-      transaction.call('XADD', replay ? replayStream(row.stream) : row.stream, ...trim, '*', 'id', row.event_id, 'type', row.type, 'position', row.position, 'event', JSON.stringify(envelope));
+      transaction.call(
+        'XADD', replay ? replayStream(row.stream) : row.stream, ...trim, '*',
+        'id', row.event_id, 'type', row.type, 'position', row.position, 'event', JSON.stringify(envelope), ...tracing.entryFields(index),
+      );
     }
     transaction.call(...(markerCommand as [string, ...(string | number)[]]));
-    const results = await transaction.exec();
-    if (!results) throw new Error('redis discarded the publishing transaction');
-    for (const [error] of results) if (error) throw error;
-    return [results.at(-1)![1]];
+    try {
+      const results = await transaction.exec();
+      if (!results) throw new Error('redis discarded the publishing transaction');
+      for (const [error] of results) if (error) throw error;
+      tracing.end();
+      return [results.at(-1)![1]];
+    } catch (error) {
+      tracing.end(error);
+      throw error;
+    }
   }
 
   async #pruneIfDue(): Promise<void> {

@@ -15,11 +15,6 @@ export function replayStream(stream: string): string {
   return `${stream}:replay`;
 }
 
-/** Where a consuming service's undeliverable events go, with the reason. */
-export function deadLetterStream(group: string): string {
-  return `events:dead-letter:${group}`;
-}
-
 /**
  * A connection of the library's own, cloned from the service's client (address, credentials,
  * database, key prefix), with settings the loops rely on: a command fails within `commandTimeout`
