@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPayload, EventType } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
-import { appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
+import { addOutboxTraceContextMigration, appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
 import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
@@ -117,7 +117,7 @@ export async function outboxEvents(app: App, ...types: EventType[]): Promise<Out
  */
 export async function fakeOrders(t: Teardown, redisKeyPrefix: string) {
   const database = await createTestDatabase('fake_orders');
-  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712100001), createOutboxConsumedMigration(1763712100002)] });
+  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712100001), createOutboxConsumedMigration(1763712100002), addOutboxTraceContextMigration(1763712100011)] });
   await dataSource.initialize();
   await dataSource.runMigrations();
   const redis = new Redis(TEST_REDIS_URL, { keyPrefix: redisKeyPrefix });

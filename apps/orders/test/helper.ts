@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPayload } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
-import { appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
+import { addOutboxTraceContextMigration, appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
 import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
@@ -33,7 +33,7 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof OrdersC
  */
 export async function fakeCatalog(t: Teardown, redisKeyPrefix: string) {
   const database = await createTestDatabase('fake_catalog');
-  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712200000), createOutboxConsumedMigration(1763712200001)] });
+  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712200000), createOutboxConsumedMigration(1763712200001), addOutboxTraceContextMigration(1763712200010)] });
   await dataSource.initialize();
   await dataSource.runMigrations();
   const redis = new Redis(TEST_REDIS_URL, { keyPrefix: redisKeyPrefix });

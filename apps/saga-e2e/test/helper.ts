@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Order, Product } from '@shop/contracts';
-import { deadLetterStream } from '@shop/events';
+import { listDeadLetters } from '@shop/events';
 import { loadConfig, type ServiceInstance } from '@shop/service-kit';
 import { buildTestService, createTestRedisPrefix, createTestTokenIssuer, startPrivateRedis, TEST_REDIS_URL, waitFor, type Teardown, type TestServiceEnv } from '@shop/testing';
 
@@ -22,7 +22,7 @@ import { OrdersConfigSchema } from '../../orders/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { ordersSchema } from '../../orders/src/database';
 
-export { deadLetterStream, type Order };
+export { listDeadLetters, type Order };
 
 /** Short idle times, so entries a crashed consumer left behind are claimed within a test's patience. */
 export const FAST_CONSUMER = { claimIdleMs: 500, claimIntervalMs: 200, blockMs: 200 };
