@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { Order, Product } from '@shop/contracts';
 import { listDeadLetters } from '@shop/events';
 import { loadConfig, type ServiceInstance } from '@shop/service-kit';
@@ -15,6 +16,10 @@ import { buildApp as buildCatalogApp } from '../../catalog/src/app';
 import { CatalogConfigSchema } from '../../catalog/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { catalogSchema } from '../../catalog/src/database';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the trace test puts the gateway in front of them
+import { buildApp as buildGatewayApp } from '../../gateway/src/app';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the trace test puts the gateway in front of them
+import { GatewayConfigSchema } from '../../gateway/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { buildApp as buildOrdersApp } from '../../orders/src/app';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
@@ -224,4 +229,20 @@ export async function queryDatabase<Row>(databaseUrl: string, sql: string, param
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The gateway in front of orders (listening at `ordersUrl`), verifying the saga's tokens, on the
+ * saga's Redis prefix, and closed at teardown.
+ */
+export async function buildGatewayFor(t: Teardown, saga: Saga, options: { ordersUrl: string; logStream?: Writable }): Promise<ServiceInstance> {
+  const config = loadConfig(GatewayConfigSchema, {
+    REDIS_URL: saga.redisUrl,
+    REDIS_KEY_PREFIX: `${saga.prefix}gateway:`,
+    LOG_LEVEL: options.logStream ? 'info' : 'silent',
+    ORDERS_URL: options.ordersUrl,
+  });
+  const gateway = await buildGatewayApp(config, { verificationKeys: saga.verificationKeys, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  t.teardown(() => gateway.close());
+  return gateway;
 }

@@ -1,5 +1,6 @@
 import { ProblemSchema, SocketCloseCodes, type OrderUpdatedMessage } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
+import { inSpan, SpanKind } from '@shop/telemetry';
 import { InvalidTokenError, verifyAccessToken, type Principal } from '@shop/token-verifier';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -49,10 +50,13 @@ const orderEventRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> 
     const sockets = socketsByUser.get(change.userId);
     if (!sockets?.size) return;
     try {
-      const order = await loadOrder(services.db, change.orderId);
-      if (!order) return;
-      const message = JSON.stringify({ type: 'order.updated', order } satisfies OrderUpdatedMessage);
-      for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(message);
+      // In the trace of the change: the order's trace shows when its update reached the sockets.
+      await inSpan('push order.updated', { kind: SpanKind.PRODUCER, parent: change.traceContext ?? null, attributes: { 'websocket.connections': sockets.size } }, async () => {
+        const order = await loadOrder(services.db, change.orderId);
+        if (!order) return;
+        const message = JSON.stringify({ type: 'order.updated', order } satisfies OrderUpdatedMessage);
+        for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(message);
+      });
     } catch (error) {
       app.log.warn({ err: error, orderId: change.orderId }, 'could not push an order update');
     }

@@ -11,6 +11,7 @@ import {
   type Order,
 } from '@shop/contracts';
 import { AppError, setNextLink } from '@shop/service-kit';
+import { inSpan } from '@shop/telemetry';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -68,7 +69,10 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
 
     if (waitSeconds !== null) {
       const order = response.body as Order;
-      const settled = order.status === 'pending' ? await waitForOrderToSettle(db, feed, order.id, waitSeconds) : order;
+      const settled =
+        order.status === 'pending'
+          ? await inSpan('wait for order to settle', { attributes: { 'shop.prefer_wait_seconds': waitSeconds } }, () => waitForOrderToSettle(db, feed, order.id, waitSeconds))
+          : order;
       response = { ...response, body: settled ?? order };
       reply.header('preference-applied', `wait=${waitSeconds}`);
       if (claim) await updateStoredResponse(db, claim, response);
