@@ -25,6 +25,10 @@
  * cached answer (what nearly every request pays) and a Redis round trip (once per user per
  * second per replica).
  *
+ * Tracing's cost: beside the gateway as deployed (tracing off: no OTLP endpoint), a second gateway
+ * (`gateway+otel`) runs with OpenTelemetry on, every request sampled (`always_on`), exporting over
+ * OTLP/HTTP to a no-op collector in this process; BENCH_TRACING=off leaves it out.
+ *
  * The real catalog is used when it starts (a child process on a fresh database, one product);
  * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
  * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
@@ -37,7 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, startNoopOtlpCollector, TEST_REDIS_URL } from '@shop/testing';
 import { AuthorizationFreshness, type Principal } from '@shop/token-verifier';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -48,6 +52,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const GATEWAY_LOG_LEVEL = process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info';
 const TARGET_RATIO = 0.5;
+const TRACED = process.env.BENCH_TRACING !== 'off';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 async function cleanUp() {
@@ -91,7 +96,8 @@ async function run(script: string, env: Record<string, string>): Promise<void> {
 }
 
 async function waitForHealth(url: string, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: on a loaded machine a process that loads the OpenTelemetry SDK takes a while to start.
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`${url}: the process exited`);
     const ok = await fetch(`${url}/health`).then((response) => response.ok, () => false);
@@ -213,6 +219,8 @@ async function measureFreshnessCheck(): Promise<{ hitNs: number; missUs: number 
 }
 
 async function main() {
+  // Whatever the caller's environment says, the services as deployed here have tracing off.
+  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
   const issuer = await createTestTokenIssuer();
   // The longest a verifier accepts (15 minutes): far longer than the runs take.
   const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 900 });
@@ -233,39 +241,34 @@ async function main() {
 
   const redis = createTestRedisPrefix('bench_gateway');
   cleanups.push(() => redis.clear());
-  const gatewayPort = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
-    HOST: '127.0.0.1',
-    PORT: String(gatewayPort),
-    LOG_LEVEL: GATEWAY_LOG_LEVEL,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: redis.prefix,
-    CATALOG_URL: catalog.url,
-    AUTH_URL: 'http://127.0.0.1:9',
-    ORDERS_URL: 'http://127.0.0.1:9',
-    AUTH_JWKS_URL: jwksUrl,
-    // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
-    RATE_LIMIT_MAX: '1000000000',
-    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
-  });
-  await waitForHealth(gatewayUrl, gateway);
-  const unfreshPort = await freePort();
-  const unfreshUrl = `http://127.0.0.1:${unfreshPort}`;
-  const unfresh = start('gateway without the freshness check', 'apps/gateway/bench/gateway-without-freshness.ts', {
-    HOST: '127.0.0.1',
-    PORT: String(unfreshPort),
-    LOG_LEVEL: GATEWAY_LOG_LEVEL,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: redis.prefix,
-    CATALOG_URL: catalog.url,
-    AUTH_URL: 'http://127.0.0.1:9',
-    ORDERS_URL: 'http://127.0.0.1:9',
-    AUTH_JWKS_URL: jwksUrl,
-    RATE_LIMIT_MAX: '1000000000',
-    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
-  });
-  await waitForHealth(unfreshUrl, unfresh);
+  const startGateway = async (name: string, tracing: Record<string, string>, script = 'apps/gateway/src/main.ts') => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = start(name, script, {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: GATEWAY_LOG_LEVEL,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: redis.prefix,
+      CATALOG_URL: catalog.url,
+      AUTH_URL: 'http://127.0.0.1:9',
+      ORDERS_URL: 'http://127.0.0.1:9',
+      AUTH_JWKS_URL: jwksUrl,
+      // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
+      RATE_LIMIT_MAX: '1000000000',
+      RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+      ...tracing,
+    });
+    await waitForHealth(url, child);
+    return url;
+  };
+  const gatewayUrl = await startGateway('gateway', {});
+  const unfreshUrl = await startGateway('gateway without the freshness check', {}, 'apps/gateway/bench/gateway-without-freshness.ts');
+  const collector = TRACED ? await startNoopOtlpCollector() : null;
+  if (collector) cleanups.push(() => collector.close());
+  const tracedGatewayUrl = collector
+    ? await startGateway('gateway+otel', { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_SERVICE_NAME: 'gateway-bench' })
+    : null;
   const barePort = await freePort();
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
@@ -282,6 +285,7 @@ async function main() {
     { name: 'direct', base: catalog.url },
     { name: 'gateway', base: gatewayUrl },
     { name: 'no freshness', base: unfreshUrl },
+    ...(tracedGatewayUrl === null ? [] : [{ name: 'gateway+otel', base: tracedGatewayUrl }]),
     { name: 'bare proxy', base: bareUrl },
     { name: 'http-proxy', base: httpProxyUrl },
     ...(nginxUrl === null ? [] : [{ name: 'nginx', base: nginxUrl }]),
@@ -339,6 +343,11 @@ async function main() {
       `authorization freshness check: gateway ${overall.get('gateway')!.rps.toFixed(0)} req/s with it, ${overall.get('no freshness')!.rps.toFixed(0)} without ` +
       `(${((1 - overall.get('gateway')!.rps / overall.get('no freshness')!.rps) * 100).toFixed(1)}% of throughput); ` +
       `alone: ${freshnessCost.hitNs.toFixed(0)} ns per cached answer, ${freshnessCost.missUs.toFixed(0)} µs per Redis round trip (once per user per second)\n` +
+      (collector
+        ? `tracing on (100% sampled, OTLP to a no-op collector) / off: throughput ${(ratioOf('gateway+otel') / ratio).toFixed(2)}, ` +
+          `p99 ${overall.get('gateway+otel')!.p99} vs ${overall.get('gateway')!.p99} ms; ` +
+          `the collector received ${collector.received().requests} exports, ${(collector.received().bytes / 1e6).toFixed(1)} MB\n`
+        : 'tracing on: skipped (BENCH_TRACING=off)\n') +
       `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall.get(name)!.p99).join(' / ')} ms\n`,
   );
 }

@@ -5,3 +5,4 @@ export { createTestTokenIssuer, TEST_ISSUER, TEST_AUDIENCE, type TestTokenIssuer
 export { waitFor } from './wait-for';
 export { startPrivateRedis, type PrivateRedis } from './private-redis';
 export { startKeepAliveLoad, type KeepAliveLoad, type KeepAliveLoadOptions, type LoadReport, type LoadRequest, type LoadResponse } from './keep-alive-load';
+export { startNoopOtlpCollector, type NoopOtlpCollector } from './noop-otlp-collector';
