@@ -1,4 +1,4 @@
-import { currentTraceCarrier, SpanKind, startSendSpan, inSpan, type TraceCarrier } from '@shop/telemetry';
+import { currentTraceCarrier, recordFailure, SpanKind, startSendSpan, inSpan, type TraceCarrier } from '@shop/telemetry';
 
 /**
  * How a trace travels with an event: the producer's context is stored in the outbox beside the
@@ -6,7 +6,7 @@ import { currentTraceCarrier, SpanKind, startSendSpan, inSpan, type TraceCarrier
  * to `event`, not inside it, so the envelope and its contract stay as they are), and the consumer
  * continues it. Entries without them (older producers, tracing off) start a trace of their own.
  */
-export { currentTraceCarrier, type TraceCarrier };
+export { currentTraceCarrier, recordFailure, type TraceCarrier };
 
 const TRACE_FIELDS = ['traceparent', 'tracestate'] as const;
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager } from 'typeorm';
 import { applyOnce } from './apply-once';
 import { recordDeadLetter } from './dead-letters';
-import { inProcessSpan, traceCarrierOfEntry, type TraceCarrier } from './event-tracing';
+import { inProcessSpan, recordFailure, traceCarrierOfEntry, type TraceCarrier } from './event-tracing';
 import { silentLogger, type EventLogger } from './logger';
 import { closeConnection, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection, replayStream } from './streams';
 import { Backoff, Timer } from './timer';
@@ -336,6 +336,7 @@ export class StreamConsumer {
           await delay(Math.random() * 20 * attempt);
           continue;
         }
+        recordFailure(error);
         if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
         if (delivery.deliveries >= this.#maxDeliveries) {
           await this.#deadLetter(delivery, raw, carrier, 'handler_failed', error instanceof Error ? error.message : String(error), error, event);

@@ -80,6 +80,13 @@ export async function inSpan<T>(
   });
 }
 
+/** Marks the active span as failed, for work that handles its error rather than throwing it on. */
+export function recordFailure(error: unknown): void {
+  if (!isTracing()) return;
+  const span = trace.getSpan(context.active());
+  if (span) fail(span, error);
+}
+
 /** `trace_id` and `span_id` of the active span, for log lines (pino's `mixin`). */
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
   const spanContext = trace.getSpan(context.active())?.spanContext();
