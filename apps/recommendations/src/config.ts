@@ -16,7 +16,7 @@ export const RecommendationsConfigSchema = Type.Composite([
     DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
     /** This instance within the `recommendations` consumer group; stable across restarts so it re-reads its own pending events. */
     EVENTS_CONSUMER_NAME: Type.String({ minLength: 1, default: hostname() }),
-    /** Failed deliveries of one event after which it goes to the dead letter (`events:dead-letter:recommendations`). */
+    /** Failed deliveries of one event after which it goes to the service's `dead_letters` table. */
     EVENTS_MAX_DELIVERIES: Type.Integer({ minimum: 1, default: 5 }),
     /** An event left unacknowledged this long (its replica crashed, or its handler failed) is claimed and tried again. */
     EVENTS_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, default: 30_000 }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { deadLetterStream } from '@shop/events';
+import { countDeadLetters } from '@shop/events';
 import t from 'tap';
 import { build, eventually, publish, streamClient, type ItemJson } from '../helper';
 
@@ -82,7 +82,7 @@ t.test('learns from the real streams: products from the catalog, sales from orde
     }));
     const carol = randomUUID();
     await publish(redis, 'orders', 'order.confirmed.v1', confirmed(carol, [cup]));
-    const dead = await eventually(() => redis.xlen(deadLetterStream('recommendations')), (length) => length === 1);
+    const dead = await eventually(() => countDeadLetters(app.db, 'recommendations'), (count) => count === 1);
     t.equal(dead, 1);
     t.equal(await eventually(counted, (value) => value === 2), 2, 'the next order is counted');
   });
