@@ -17,6 +17,12 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A second stack (the end-to-end tests) runs beside a dev stack on shifted ports, databases and keys. */
 const PORT_OFFSET = Number(process.env.STACK_PORT_OFFSET ?? 0);
 const NAME_PREFIX = process.env.STACK_NAME_PREFIX ?? 'shop';
+/**
+ * `true`: a service that exits is started again, as compose's `restart:` or Kubernetes would (the
+ * fault-injection tests kill services by the pids printed on `stack: <name> started (pid …)`).
+ * Otherwise one exiting stops the stack.
+ */
+const RESTART_EXITED = process.env.STACK_RESTART_EXITED === 'true';
 const port = (base: number) => base + PORT_OFFSET;
 
 interface ServiceSpec {
@@ -44,12 +50,15 @@ const allServices: ServiceSpec[] = [
     database: `${NAME_PREFIX}_auth`,
     env: {
       JWT_PRIVATE_KEY_FILE: KEY_FILE,
+      // The gateway is the hop in front (on loopback here): its X-Forwarded-For is the client's address.
+      TRUST_PROXY: '127.0.0.1',
       ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'admin@example.com', // dev only
       ADMIN_PASSWORD: process.env.ADMIN_PASSWORD ?? 'dev-only-admin-password', // dev only
     },
   },
   { name: 'catalog', port: port(3002), metricsPort: port(9102), database: `${NAME_PREFIX}_catalog`, env: { AUTH_JWKS_URL: JWKS_URL } },
   { name: 'orders', port: port(3003), metricsPort: port(9103), database: `${NAME_PREFIX}_orders`, env: { AUTH_JWKS_URL: JWKS_URL } },
+  { name: 'recommendations', port: port(3004), metricsPort: port(9104), database: `${NAME_PREFIX}_recommendations`, env: { AUTH_JWKS_URL: JWKS_URL } },
   {
     name: 'gateway',
     port: port(8080),
@@ -58,6 +67,7 @@ const allServices: ServiceSpec[] = [
       AUTH_URL: `http://127.0.0.1:${port(3001)}`,
       CATALOG_URL: `http://127.0.0.1:${port(3002)}`,
       ORDERS_URL: `http://127.0.0.1:${port(3003)}`,
+      RECOMMENDATIONS_URL: `http://127.0.0.1:${port(3004)}`,
       AUTH_JWKS_URL: JWKS_URL,
     },
   },
@@ -65,11 +75,12 @@ const allServices: ServiceSpec[] = [
 // Services join the stack as they land in apps/.
 const services = allServices.filter((service) => existsSync(`apps/${service.name}/src/main.ts`));
 
-const children: ChildProcess[] = [];
+const children = new Map<string, ChildProcess>();
+let stopping = false;
 
 function run(name: string, script: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `${name.padEnd(8)}| `;
+  const prefix = `${name.padEnd(15)}| `;
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
     stream?.on('data', (chunk: Buffer) => {
@@ -110,23 +121,31 @@ for (const service of services) {
       if (seeded !== 0) throw new Error(`${service.name}: seeding failed`);
     }
   }
-  const child = run(service.name, `apps/${service.name}/src/main.ts`, env);
-  children.push(child);
+  startService(service.name, env);
+}
+
+function startService(name: string, env: Record<string, string>): void {
+  const child = run(name, `apps/${name}/src/main.ts`, env);
+  children.set(name, child);
+  process.stdout.write(`stack: ${name} started (pid ${child.pid})\n`);
   child.once('exit', (code, signal) => {
-    if (!stopping) {
-      process.stdout.write(`${service.name} exited (${signal ?? code}); stopping the stack\n`);
-      void stop(1);
+    if (stopping) return;
+    if (RESTART_EXITED) {
+      process.stdout.write(`stack: ${name} exited (${signal ?? code}); starting it again\n`);
+      setTimeout(() => !stopping && startService(name, env), 100);
+      return;
     }
+    process.stdout.write(`${name} exited (${signal ?? code}); stopping the stack\n`);
+    void stop(1);
   });
 }
 process.stdout.write(`stack: ${services.map((s) => `${s.name} on :${s.port} (metrics :${s.metricsPort})`).join(', ')}. Ctrl-C stops it.\n`);
 
-let stopping = false;
 async function stop(code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map(exited));
+  for (const child of children.values()) child.kill('SIGTERM');
+  await Promise.all([...children.values()].map(exited));
   process.exit(code);
 }
 process.on('SIGINT', () => void stop());

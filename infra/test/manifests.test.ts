@@ -77,7 +77,7 @@ t.test('the base meets every policy', async (t) => {
   t.same(policyViolations(objects, services), []);
   t.same(
     services.filter((service) => service.database).map((service) => service.name),
-    ['auth', 'catalog', 'orders'],
+    ['auth', 'catalog', 'orders', 'recommendations'],
     'the services with a database are the ones with a migrate script',
   );
   for (const service of services.filter((candidate) => candidate.seed)) {
@@ -109,7 +109,7 @@ t.test('secrets: only examples, never deployed, covering every key the pods requ
       }
     }
   }
-  t.same([...required.keys()].sort(), ['auth-secrets', 'catalog-secrets', 'orders-secrets']);
+  t.same([...required.keys()].sort(), ['auth-secrets', 'catalog-secrets', 'orders-secrets', 'recommendations-secrets']);
   for (const [name, keys] of required) {
     const example = exampleSecrets.find((secret) => secret.metadata?.name === name);
     t.ok(example, `${name} has an example`);

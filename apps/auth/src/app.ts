@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { installDatabase } from '@shop/db';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier } from '@shop/token-verifier';
 import type { DestinationStream } from 'pino';
 import type { AuthConfig } from './config';
 import { authSchema } from './database';
 import { AccessTokenIssuer } from './domain/access-tokens';
+import { AuthorizationPublisher } from './domain/authorization-publisher';
 import { ensureBootstrapAdmin } from './domain/bootstrap-admin';
 import { LoginThrottle } from './domain/login-throttle';
 import { PasswordHasher } from './domain/passwords';
-import { loadSigningKeys, SigningKeyError } from './domain/signing-keys';
+import { keptDevelopmentKey, loadSigningKeys, SigningKeyError } from './domain/signing-keys';
 import apiKeyRoutes from './routes/api-keys';
 import authRoutes from './routes/auth';
 import internalRoutes from './routes/internal';
@@ -25,8 +26,10 @@ export interface BuildOptions {
 
 /** The auth service as a Fastify instance: nothing listens, nothing global, so tests build many. */
 export async function buildApp(config: AuthConfig, options: BuildOptions = {}): Promise<ServiceInstance> {
+  const configuredKey = secretFrom(config.JWT_PRIVATE_KEY, config.JWT_PRIVATE_KEY_FILE, 'JWT_PRIVATE_KEY');
+  const developmentKey = configuredKey === undefined && config.JWT_DEV_KEY_FILE !== undefined ? keptKey(config.JWT_DEV_KEY_FILE) : undefined;
   const keys = await loadSigningKeys({
-    privateKey: secretFrom(config.JWT_PRIVATE_KEY, config.JWT_PRIVATE_KEY_FILE, 'JWT_PRIVATE_KEY'),
+    privateKey: configuredKey ?? developmentKey?.pem,
     previousPublicKey: secretFrom(config.JWT_PREVIOUS_PUBLIC_KEY, config.JWT_PREVIOUS_PUBLIC_KEY_FILE, 'JWT_PREVIOUS_PUBLIC_KEY'),
   }).catch((error: unknown) => {
     if (error instanceof SigningKeyError) throw new ConfigError([`JWT_PRIVATE_KEY / JWT_PREVIOUS_PUBLIC_KEY: ${error.message}`]);
@@ -41,6 +44,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     version: '1.0.0',
     description: 'Users, login, refresh-token rotation, access tokens (JWKS), roles, scopes and API keys.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -55,12 +59,22 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: [keys.algorithm],
+    freshness: new AuthorizationFreshness(redis),
   });
+  const authorization = new AuthorizationPublisher(db, redis, app.log);
+  app.addHook('onReady', async () => authorization.start());
+  app.addHook('preClose', async () => authorization.stop());
 
   if (keys.generated) {
     app.log.warn(
       '!!! DEV ONLY: no JWT_PRIVATE_KEY configured, so a throw-away signing key was generated. ' +
         'Tokens die with this process and other replicas will not accept them. Configure a key in production. !!!',
+    );
+  } else if (developmentKey !== undefined) {
+    app.log.warn(
+      { file: config.JWT_DEV_KEY_FILE, created: developmentKey.created },
+      '!!! DEV ONLY: no JWT_PRIVATE_KEY configured, so tokens are signed with the development key kept in JWT_DEV_KEY_FILE ' +
+        '(generated at its first start). Configure a key in production. !!!',
     );
   }
 
@@ -82,10 +96,13 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
       ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     }),
     loginThrottle: new LoginThrottle(redis, {
-      maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAccountAndAddress: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
       maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      accountSlowdownAfter: config.LOGIN_ACCOUNT_SLOWDOWN_AFTER,
+      accountMaxDelayMs: config.LOGIN_ACCOUNT_MAX_DELAY_MS,
       windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
     }, metrics),
+    authorization,
   };
 
   if (config.ADMIN_EMAIL !== undefined && config.ADMIN_PASSWORD !== undefined) {
@@ -102,6 +119,15 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
 }
 
 /** A secret given inline or as a file path (the way Docker and Kubernetes secrets arrive). */
+function keptKey(file: string): { pem: string; created: boolean } {
+  try {
+    return keptDevelopmentKey(file);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new ConfigError([`JWT_DEV_KEY_FILE: ${error.message}`]);
+    throw error;
+  }
+}
+
 function secretFrom(inline: string | undefined, file: string | undefined, name: string): string | undefined {
   if (inline !== undefined && file !== undefined) throw new ConfigError([`${name} and ${name}_FILE are both set: choose one`]);
   if (file === undefined) return inline;

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AuthConfig } from './config';
 import type { AccessTokenIssuer } from './domain/access-tokens';
+import type { AuthorizationPublisher } from './domain/authorization-publisher';
 import type { LoginThrottle } from './domain/login-throttle';
 import type { PasswordHasher } from './domain/passwords';
 import type { SigningKeys } from './domain/signing-keys';
@@ -15,4 +16,5 @@ export interface AuthServices {
   accessTokens: AccessTokenIssuer;
   loginThrottle: LoginThrottle;
   metrics: AuthMetrics;
+  authorization: AuthorizationPublisher;
 }

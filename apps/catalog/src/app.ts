@@ -1,7 +1,7 @@
 import { installDatabase } from '@shop/db';
 import { EventMetrics, eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier, remoteJwks } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier, remoteJwks } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import type { EntitySubscriberInterface } from 'typeorm';
@@ -39,6 +39,7 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     version: '1.0.0',
     description: 'Products, categories and stock: the single source of truth for what can be ordered.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -54,6 +55,7 @@ export async function buildApp(config: CatalogConfig, options: BuildOptions = {}
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: algorithmsOf(config),
+    freshness: new AuthorizationFreshness(redis),
   });
 
   const metrics = createCatalogMetrics(app.metrics.registry);

@@ -26,7 +26,7 @@ export const CatalogConfigSchema = Type.Composite([
     DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
     /** This instance within the `catalog` consumer group; stable across restarts so it re-reads its own pending events. */
     EVENTS_CONSUMER_NAME: Type.String({ minLength: 1, default: hostname() }),
-    /** Failed deliveries of one event after which it goes to the dead letter (`events:dead-letter:catalog`). */
+    /** Failed deliveries of one event after which it goes to the dead letters (the `dead_letters` table). */
     EVENTS_MAX_DELIVERIES: Type.Integer({ minimum: 1, default: 5 }),
     /** An event left unacknowledged this long (its replica crashed, or its handler failed) is claimed and tried again. */
     EVENTS_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, default: 30_000 }),

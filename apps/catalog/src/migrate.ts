@@ -1,9 +1,11 @@
-import { runMigrations } from '@shop/db';
+import { runMigrations, waitForDatabase } from '@shop/db';
 import { loadConfig } from '@shop/service-kit';
 import { Type } from '@sinclair/typebox';
 import { catalogSchema } from './database';
 
 /** Applies the catalog's pending migrations to DATABASE_URL (Nx target `migrate`, and the image's migrate job). */
 const { DATABASE_URL } = loadConfig(Type.Object({ DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }) }));
+// Started beside its database (compose, an init container), it waits for the server rather than fail.
+await waitForDatabase(DATABASE_URL, { onWait: (error) => process.stdout.write(`waiting for PostgreSQL (${error.message})\n`) });
 const applied = await runMigrations({ url: DATABASE_URL, ...catalogSchema });
 process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPayload, EventType } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
-import { appendEvent, createOutboxMigration, OutboxRelay } from '@shop/events';
+import { addOutboxTraceContextMigration, appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
-import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuildOptions } from '../src/app';
@@ -23,6 +23,8 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof Catalog
       return buildApp(config, { verificationKeys: issuer.verificationKeys, consumer: { blockMs: 200 }, ...options });
     },
   });
+  // Privileged tokens are refused while the authorization state cannot be read: tests start settled.
+  if (overrides.REDIS_URL === undefined) await waitFor('redis', () => app.redis.status === 'ready', 10_000);
   const admin = bearer(await issuer.tokenFor({ role: 'admin' }));
   const customer = bearer(await issuer.tokenFor({ role: 'customer' }));
   return { app, env, config, issuer, admin, customer };
@@ -115,7 +117,7 @@ export async function outboxEvents(app: App, ...types: EventType[]): Promise<Out
  */
 export async function fakeOrders(t: Teardown, redisKeyPrefix: string) {
   const database = await createTestDatabase('fake_orders');
-  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712100001)] });
+  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712100001), createOutboxConsumedMigration(1763712100002), addOutboxTraceContextMigration(1763712100011)] });
   await dataSource.initialize();
   await dataSource.runMigrations();
   const redis = new Redis(TEST_REDIS_URL, { keyPrefix: redisKeyPrefix });

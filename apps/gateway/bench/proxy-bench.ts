@@ -25,6 +25,15 @@
  * skips the real catalog; BENCH_GATEWAY_LOG_LEVEL (info) sets the gateway's log level;
  * BENCH_PROFILE_DIR writes a V8 CPU profile of the gateway there.
  *
+ * The gateway also runs a second time without the authorization freshness check at the edge
+ * (bench/gateway-without-freshness.ts), and the check's own cost is measured in-process: a
+ * cached answer (what nearly every request pays) and a Redis round trip (once per user per
+ * second per replica).
+ *
+ * Tracing's cost: beside the gateway as deployed (tracing off: no OTLP endpoint), a second gateway
+ * (`gateway+otel`) runs with OpenTelemetry on, every request sampled (`always_on`), exporting over
+ * OTLP/HTTP to a no-op collector in this process; BENCH_TRACING=off leaves it out.
+ *
  * The real catalog is used when it starts (a child process on a fresh database, one product);
  * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
  * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
@@ -37,8 +46,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, startNoopOtlpCollector, TEST_REDIS_URL } from '@shop/testing';
+import { AuthorizationFreshness, type Principal } from '@shop/token-verifier';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,6 +57,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const GATEWAY_LOG_LEVEL = process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info';
 const TARGET_RATIO = 0.5;
+const TRACED = process.env.BENCH_TRACING !== 'off';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 async function cleanUp() {
@@ -95,7 +107,8 @@ async function run(script: string, env: Record<string, string>): Promise<void> {
 }
 
 async function waitForHealth(url: string, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: on a loaded machine a process that loads the OpenTelemetry SDK takes a while to start.
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`${url}: the process exited`);
     const ok = await fetch(`${url}/health`).then((response) => response.ok, () => false);
@@ -184,10 +197,45 @@ async function load(title: string, url: string, headers: Record<string, string>,
   return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, total: result.requests.total, non2xx };
 }
 
+/** The freshness check alone: ns per cached answer, µs per Redis round trip (a miss). */
+async function measureFreshnessCheck(): Promise<{ hitNs: number; missUs: number }> {
+  const prefix = createTestRedisPrefix('bench_freshness');
+  cleanups.push(() => prefix.clear());
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix.prefix });
+  cleanups.push(() => redis.disconnect());
+  await redis.ping();
+  const principal: Principal = {
+    userId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b11',
+    role: 'customer',
+    scopes: [],
+    tokenId: 'bench',
+    kind: 'user',
+    ownerId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b11',
+    grantId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b12',
+    authzVersion: 0,
+    expiresAtMs: Date.now() + 3_600_000,
+  };
+  const cached = new AuthorizationFreshness(redis, { cacheMs: 60_000 });
+  await cached.check(principal);
+  const hits = 1_000_000;
+  let started = process.hrtime.bigint();
+  for (let index = 0; index < hits; index += 1) await cached.check(principal);
+  const hitNs = Number(process.hrtime.bigint() - started) / hits;
+  const uncached = new AuthorizationFreshness(redis, { cacheMs: 0 });
+  const misses = 2_000;
+  started = process.hrtime.bigint();
+  for (let index = 0; index < misses; index += 1) await uncached.check(principal);
+  const missUs = Number(process.hrtime.bigint() - started) / misses / 1_000;
+  return { hitNs, missUs };
+}
+
 async function main() {
+  // Whatever the caller's environment says, the services as deployed here have tracing off.
+  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) delete process.env[name];
   const issuer = await createTestTokenIssuer();
-  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 3_600 });
-  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 3_600 });
+  // The longest a verifier accepts (15 minutes): far longer than the runs take.
+  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 900 });
+  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 900 });
   const jwksUrl = await startJwks(issuer.jwks);
 
   let catalog: { url: string; productId: string };
@@ -206,10 +254,13 @@ async function main() {
   cleanups.push(() => redis.clear());
   // The gateway as deployed (metrics on, its management port scraped every 5 s as compose's
   // Prometheus does), and the same gateway with METRICS_ENABLED=false: their ratio is what metrics cost.
-  const startGateway = async (name: string, metricsEnabled: boolean) => {
+  const startGateway = async (
+    name: string,
+    { metricsEnabled = true, env = {}, script = 'apps/gateway/src/main.ts' }: { metricsEnabled?: boolean; env?: Record<string, string>; script?: string } = {},
+  ) => {
     const port = await freePort();
     const metricsPort = await freePort();
-    const child = start(name, 'apps/gateway/src/main.ts', {
+    const child = start(name, script, {
       HOST: '127.0.0.1',
       PORT: String(port),
       METRICS_ENABLED: String(metricsEnabled),
@@ -225,6 +276,7 @@ async function main() {
       // Rate limits stay on (every request still counts in Redis) but high enough not to refuse the load.
       RATE_LIMIT_MAX: '1000000000',
       RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+      ...env,
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, child);
@@ -237,8 +289,14 @@ async function main() {
   };
   /** CPU time of a target's process: how much work a request costs it, whatever else runs on the machine. */
   const cpuOf = new Map<string, () => number>();
-  const gatewayUrl = await startGateway('gateway', true);
-  const unmeteredUrl = await startGateway('gateway without metrics', false);
+  const gatewayUrl = await startGateway('gateway');
+  const unmeteredUrl = await startGateway('gateway without metrics', { metricsEnabled: false });
+  const unfreshUrl = await startGateway('gateway without the freshness check', { script: 'apps/gateway/bench/gateway-without-freshness.ts' });
+  const collector = TRACED ? await startNoopOtlpCollector() : null;
+  if (collector) cleanups.push(() => collector.close());
+  const tracedGatewayUrl = collector
+    ? await startGateway('gateway+otel', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_SERVICE_NAME: 'gateway-bench' } })
+    : null;
   const barePort = await freePort();
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const bare = start('bare proxy', 'apps/gateway/bench/bare-proxy.ts', { HOST: '127.0.0.1', PORT: String(barePort), CATALOG_URL: catalog.url });
@@ -255,6 +313,8 @@ async function main() {
     { name: 'direct', base: catalog.url },
     { name: 'gateway', base: gatewayUrl },
     { name: 'no metrics', base: unmeteredUrl },
+    { name: 'no freshness', base: unfreshUrl },
+    ...(tracedGatewayUrl === null ? [] : [{ name: 'gateway+otel', base: tracedGatewayUrl }]),
     { name: 'bare proxy', base: bareUrl },
     { name: 'http-proxy', base: httpProxyUrl },
     ...(nginxUrl === null ? [] : [{ name: 'nginx', base: nginxUrl }]),
@@ -274,7 +334,7 @@ async function main() {
   const results = new Map<string, Result[]>(targets.map(({ name }) => [name, []]));
   const cpu = new Map<string, { ms: number; requests: number }>();
   const row = (name: string, r: Pick<Result, 'rps' | 'p50' | 'p99' | 'total' | 'non2xx'>) =>
-    `  ${name.padEnd(11)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
+    `  ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   ${r.total} requests, ${r.non2xx} not 2xx/errors\n`;
   for (let round = 1; round <= ROUNDS; round += 1) {
     process.stdout.write(`round ${round}\n`);
     for (const { name, base } of targets) {
@@ -299,6 +359,7 @@ async function main() {
   });
   const overall = new Map(targets.map(({ name }) => [name, summarise(results.get(name)!)]));
   const direct = overall.get('direct')!;
+  const freshnessCost = await measureFreshnessCheck();
   const ratioOf = (name: string) => overall.get(name)!.rps / direct.rps;
   const ratio = ratioOf('gateway');
   const yardsticks: Record<string, string> = {
@@ -319,6 +380,14 @@ async function main() {
       `metrics on/off: ${(ratio / ratioOf('no metrics')).toFixed(3)} of the throughput (budget: metrics cost at most 5%, i.e. >= 0.95)\n` +
       `gateway CPU per request: ${[...cpu].map(([name, { ms, requests }]) => `${name} ${((ms * 1000) / requests).toFixed(0)} µs`).join(', ')}` +
       ` (metrics cost ${(100 * (cpu.get('gateway')!.ms / cpu.get('gateway')!.requests / (cpu.get('no metrics')!.ms / cpu.get('no metrics')!.requests) - 1)).toFixed(1)}% CPU per request)\n` +
+      `authorization freshness check: gateway ${overall.get('gateway')!.rps.toFixed(0)} req/s with it, ${overall.get('no freshness')!.rps.toFixed(0)} without ` +
+      `(${((1 - overall.get('gateway')!.rps / overall.get('no freshness')!.rps) * 100).toFixed(1)}% of throughput); ` +
+      `alone: ${freshnessCost.hitNs.toFixed(0)} ns per cached answer, ${freshnessCost.missUs.toFixed(0)} µs per Redis round trip (once per user per second)\n` +
+      (collector
+        ? `tracing on (100% sampled, OTLP to a no-op collector) / off: throughput ${(ratioOf('gateway+otel') / ratio).toFixed(2)}, ` +
+          `p99 ${overall.get('gateway+otel')!.p99} vs ${overall.get('gateway')!.p99} ms; ` +
+          `the collector received ${collector.received().requests} exports, ${(collector.received().bytes / 1e6).toFixed(1)} MB\n`
+        : 'tracing on: skipped (BENCH_TRACING=off)\n') +
       `p99 ${targets.map(({ name }) => name).join(' / ')}: ${targets.map(({ name }) => overall.get(name)!.p99).join(' / ')} ms\n`,
   );
 }

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
+import { AuthorizationFreshness, remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import { corsOriginsOf, jwksUrlOf, type GatewayConfig } from './config';
@@ -12,6 +12,7 @@ import { installAccessLog } from './observability/access-log';
 import { createGatewayMetrics } from './observability/metrics';
 import { installRateLimits } from './protection/rate-limits';
 import { installSecurityHeaders } from './protection/security-headers';
+import { SocketLimits } from './protection/socket-limits';
 import { installDocs } from './routes/docs';
 import { installEdgeRouting } from './routes/edge-routing';
 import ordersEventsRoute from './routes/orders-events';
@@ -24,6 +25,11 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Keys that verify access tokens, instead of auth's JWKS over HTTP (tests). */
   verificationKeys?: JWTVerifyGetKey;
+  /**
+   * false: no authorization freshness check at the edge. Only for the benchmark, which measures
+   * what the check costs; the services behind still check every request.
+   */
+  authorizationFreshness?: false;
 }
 
 const VERSION = '1.0.0';
@@ -56,6 +62,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     version: VERSION,
     description: 'The only public entry point: routing, identity at the edge, rate limits, CORS, and the whole API document.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -89,7 +96,12 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   // Decorators: the upstreams and identity at the edge.
   app.decorateRequest('principal', null);
   app.decorateRequest('edgeCredentials', null);
-  const upstreamUrls: Record<UpstreamName, string> = { auth: config.AUTH_URL, catalog: config.CATALOG_URL, orders: config.ORDERS_URL };
+  const upstreamUrls: Record<UpstreamName, string> = {
+    auth: config.AUTH_URL,
+    catalog: config.CATALOG_URL,
+    orders: config.ORDERS_URL,
+    recommendations: config.RECOMMENDATIONS_URL,
+  };
   const upstreams = Object.fromEntries(
     Object.entries(upstreamUrls).map(([name, url]) => [
       name,
@@ -99,7 +111,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         connections: config.UPSTREAM_CONNECTIONS,
         connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
         keepAliveMs: config.UPSTREAM_KEEP_ALIVE_MS,
-        breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, resetMs: config.BREAKER_RESET_MS },
+        breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, resetMs: config.BREAKER_RESET_MS, maxResetMs: config.BREAKER_MAX_RESET_MS },
         retry: {
           max: config.RETRY_MAX,
           baseDelayMs: config.RETRY_BASE_DELAY_MS,
@@ -133,7 +145,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     onResult: metrics.apiKeyExchanged,
   });
-  const identity = new EdgeIdentity(tokens, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
+  const freshness = options.authorizationFreshness === false ? null : new AuthorizationFreshness(redis);
+  const identity = new EdgeIdentity(tokens, freshness, apiKeys, (request) => ({ 'x-request-id': request.id, 'x-forwarded-for': request.ip }));
 
   // Hooks.
   installAccessLog(app);
@@ -149,7 +162,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await installDocs(app, documents, limiters.default);
   await app.register(proxyRoutes, { routes: PUBLIC_ROUTES, upstreams, identity, limiters, config });
   const ordersEvents = PUBLIC_ROUTES.find((route) => route.websocket)!;
-  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, config });
+  const socketLimits = new SocketLimits(redis, app.log, { maxPerUser: config.WS_MAX_PER_USER, maxPerAddress: config.WS_MAX_PER_ADDRESS });
+  app.addHook('onClose', async () => socketLimits.close());
+  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, socketLimits, config });
   return app;
 }
 

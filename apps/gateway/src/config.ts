@@ -14,6 +14,7 @@ export const GatewayConfigSchema = Type.Composite([
     AUTH_URL: UrlSchema('http://127.0.0.1:3001'),
     CATALOG_URL: UrlSchema('http://127.0.0.1:3002'),
     ORDERS_URL: UrlSchema('http://127.0.0.1:3003'),
+    RECOMMENDATIONS_URL: UrlSchema('http://127.0.0.1:3004'),
     /** Default: `${AUTH_URL}/.well-known/jwks.json`. */
     AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
     JWT_ISSUER: Type.String({ minLength: 1, default: 'urn:shop:auth' }),
@@ -58,8 +59,17 @@ export const GatewayConfigSchema = Type.Composite([
 
     /** Consecutive failures (connection errors, timeouts, 502/503/504) that open an upstream's breaker. */
     BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),
-    /** How long an open breaker fails fast before letting one probe request through. */
-    BREAKER_RESET_MS: Milliseconds(5_000),
+    /**
+     * How long a breaker that just opened fails fast before one probe request may go through. Each
+     * failed probe doubles the wait, up to BREAKER_MAX_RESET_MS: a dead service gets one request
+     * per interval, and a service that is back is found within the current interval.
+     */
+    BREAKER_RESET_MS: Milliseconds(250),
+    BREAKER_MAX_RESET_MS: Milliseconds(1_000),
+
+    /** Open WebSockets (GET /v1/orders/events) per user, and per client address, across replicas; one more gets 429. */
+    WS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 5 }),
+    WS_MAX_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
 
     /** Comma-separated origins allowed to call the API from a browser (with credentials). Empty: none. */
     CORS_ORIGINS: Type.String({ default: '' }),

@@ -1,8 +1,7 @@
-import { loadConfig, runService } from '@shop/service-kit';
-import { buildApp } from './app';
-import { GatewayConfigSchema } from './config';
+import { startTracing } from '@shop/telemetry';
 
-await runService(async () => {
-  const config = loadConfig(GatewayConfigSchema);
-  return { app: await buildApp(config), host: config.HOST, port: config.PORT, graceMs: config.SHUTDOWN_GRACE_MS, metrics: config };
-});
+// Tracing first, everything else after it: pg, ioredis and undici are instrumented as they are
+// loaded, so nothing that imports them may be imported (statically) before this line has run.
+const tracing = await startTracing({ serviceName: 'gateway' });
+const { serve } = await import('./serve');
+await serve(tracing);

@@ -15,6 +15,8 @@ import {
   ProductPatchBodySchema,
   ProductSchema,
   ProductWriteBodySchema,
+  RecommendationListSchema,
+  RecommendationQuerySchema,
   StockRequestLineSchema,
 } from '@shop/contracts';
 import { AppError, type ServiceInstance } from '@shop/service-kit';
@@ -79,5 +81,13 @@ export function startFakeOrders(t: Teardown) {
     operation(app, 'GET', '/v1/orders/:id', describe('orders', 'An order', { params: IdParamsSchema, ok: [200, OrderSchema], secured: true }));
     operation(app, 'POST', '/v1/orders/:id/cancel', describe('orders', 'Cancel an order', { params: IdParamsSchema, ok: [200, OrderSchema], secured: true }));
     operation(app, 'GET', '/internal/v1/orders/stuck', describe('internal', 'Orders stuck in pending', { ok: [200, OrderPageSchema] }));
+  });
+}
+
+/** The recommendations service's two public reads. */
+export function startFakeRecommendations(t: Teardown) {
+  return startFakeUpstream(t, 'recommendations', (app) => {
+    operation(app, 'GET', '/v1/products/:id/recommendations', describe('recommendations', 'Products bought together with this one', { params: IdParamsSchema, querystring: RecommendationQuerySchema, ok: [200, RecommendationListSchema] }));
+    operation(app, 'GET', '/v1/recommendations', describe('recommendations', 'Products for you', { querystring: RecommendationQuerySchema, ok: [200, RecommendationListSchema], secured: true }));
   });
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createService, loadConfig, type ServiceInstance } from '@shop/service-kit';
 import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL, type Teardown, type TestTokenIssuer } from '@shop/testing';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { buildApp } from '../src/app';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config';
 
@@ -52,6 +53,7 @@ export interface BuildGatewayOptions {
   auth?: string;
   catalog?: string;
   orders?: string;
+  recommendations?: string;
   env?: Partial<Record<keyof GatewayConfig, string>>;
   /** Verify tokens with this issuer's keys instead of auth's JWKS. */
   issuer?: TestTokenIssuer | null;
@@ -71,6 +73,7 @@ export async function buildGateway(t: Teardown, options: BuildGatewayOptions = {
     AUTH_URL: options.auth ?? unreachable,
     CATALOG_URL: options.catalog ?? unreachable,
     ORDERS_URL: options.orders ?? unreachable,
+    RECOMMENDATIONS_URL: options.recommendations ?? unreachable,
     // Fast enough for tests; the defaults are production's.
     UPSTREAM_CONNECT_TIMEOUT_MS: '1000',
     ...options.env,
@@ -122,9 +125,47 @@ export const AUTH_ADMIN = { email: 'admin@gateway.test', password: 'admin-passwo
  * The real auth service as a child process, on a fresh database of its own (migrated with its
  * own migrate script) and its own Redis prefix; stopped and dropped on teardown.
  */
-export async function startRealAuth(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
-  const database = await createTestDatabase('gateway_auth');
-  const redis = createTestRedisPrefix('gateway_auth');
+export function startRealAuth(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
+  return startRealService(t, 'auth', { ADMIN_EMAIL: AUTH_ADMIN.email, ADMIN_PASSWORD: AUTH_ADMIN.password, ...env });
+}
+
+/**
+ * The real catalog as a child process, holding one category and one product (reads need no
+ * auth). Rows are written straight into its fresh database: a seed process would cost as much
+ * start-up time as the service itself.
+ */
+export function startRealCatalog(t: Teardown, env: Record<string, string> = {}): Promise<{ url: string }> {
+  return startRealService(t, 'catalog', env, {
+    prepare: async (databaseUrl) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const [category] = (await client.query(`INSERT INTO categories (name, slug, description) VALUES ('Tea', 'tea', 'Leaves') RETURNING id`)).rows;
+        await client.query(
+          `INSERT INTO products (sku, name, description, price_cents, currency, category_id, tags, stock)
+           VALUES ('TEA-1', 'Sencha', 'A green tea', 1250, 'USD', $1, '{green}', 10)`,
+          [category.id],
+        );
+      } finally {
+        await client.end();
+      }
+    },
+  });
+}
+
+/**
+ * A real service as a child process, speaking HTTP over a real socket: on a fresh database of its
+ * own (migrated with its own migrate script, then `prepare`d when asked) and its own
+ * Redis prefix; stopped and dropped on teardown.
+ */
+async function startRealService(
+  t: Teardown,
+  service: 'auth' | 'catalog',
+  env: Record<string, string>,
+  options: { prepare?: (databaseUrl: string) => Promise<void> } = {},
+): Promise<{ url: string }> {
+  const database = await createTestDatabase(`gateway_${service}`);
+  const redis = createTestRedisPrefix(`gateway_${service}`);
   const childEnv = {
     ...process.env,
     DATABASE_URL: database.url,
@@ -133,24 +174,26 @@ export async function startRealAuth(t: Teardown, env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
-    ADMIN_EMAIL: AUTH_ADMIN.email,
-    ADMIN_PASSWORD: AUTH_ADMIN.password,
     ...env,
   };
   const run = (script: string) =>
     spawn(process.execPath, ['--import=tsx', script], { cwd: WORKSPACE_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const runToCompletion = async (script: string) => {
+    const child = run(script);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`${script} failed: ${output}`);
+  };
 
-  const migrate = run('apps/auth/src/migrate.ts');
-  let migrateOutput = '';
-  migrate.stdout.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString()));
-  migrate.stderr.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => migrate.once('exit', resolve));
-  if (code !== 0) throw new Error(`auth migrations failed: ${migrateOutput}`);
+  await runToCompletion(`apps/${service}/src/migrate.ts`);
+  await options.prepare?.(database.url);
 
-  const child = run('apps/auth/src/main.ts');
+  const child = run(`apps/${service}/src/main.ts`);
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${service} did not start:\n${output}`)), 30_000);
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -167,7 +210,7 @@ export async function startRealAuth(t: Teardown, env: Record<string, string> = {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (exitCode) => {
       clearTimeout(timer);
-      reject(new Error(`auth exited (${exitCode}):\n${output}`));
+      reject(new Error(`${service} exited (${exitCode}):\n${output}`));
     });
   });
   t.teardown(async () => {

@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import { installDatabase } from '@shop/db';
 import { EventMetrics, eventStream, OutboxRelay, StreamConsumer } from '@shop/events';
 import { createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
-import { installTokenVerifier, remoteJwks, type AccessTokenPolicy } from '@shop/token-verifier';
+import { AuthorizationFreshness, installTokenVerifier, remoteJwks, type AccessTokenPolicy } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import type { OrdersConfig } from './config';
@@ -30,6 +30,7 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     version: '1.0.0',
     description: 'Orders placed through an event-driven saga with the catalog; idempotency keys; live updates.',
     logLevel: config.LOG_LEVEL,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     routeMetrics: config.METRICS_ENABLED,
     ...(options.logStream ? { logStream: options.logStream } : {}),
@@ -46,7 +47,8 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     audience: config.JWT_AUDIENCE,
     algorithms: config.JWT_ALGORITHMS.split(',').map((algorithm) => algorithm.trim()),
   };
-  installTokenVerifier(app, tokenPolicy);
+  const freshness = new AuthorizationFreshness(redis);
+  installTokenVerifier(app, { ...tokenPolicy, freshness });
 
   const feed = new OrderChangeFeed(config.DATABASE_URL, app.log);
   const metrics = createOrdersMetrics(app.metrics.registry, db);
@@ -80,7 +82,7 @@ export async function buildApp(config: OrdersConfig, options: BuildOptions = {})
     await Promise.all([consumer.stop(), relay.stop(), feed.stop()]);
   });
 
-  const services: OrdersServices = { config, db, feed, tokenPolicy, metrics };
+  const services: OrdersServices = { config, db, feed, tokenPolicy, freshness, metrics };
   await app.register(orderRoutes, { services });
   await app.register(orderEventRoutes, { services });
   return app;

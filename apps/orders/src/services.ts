@@ -1,4 +1,4 @@
-import type { AccessTokenPolicy } from '@shop/token-verifier';
+import type { AccessTokenPolicy, AuthorizationFreshness } from '@shop/token-verifier';
 import type { DataSource } from 'typeorm';
 import type { OrdersConfig } from './config';
 import type { OrderChangeFeed } from './domain/order-feed';
@@ -12,4 +12,6 @@ export interface OrdersServices {
   /** How tokens are verified: also used for the WebSocket's `access_token` query parameter. */
   tokenPolicy: AccessTokenPolicy;
   metrics: OrdersMetrics;
+  /** The owner's current rights behind a token: checked per request, and every second for open WebSockets. */
+  freshness: AuthorizationFreshness;
 }

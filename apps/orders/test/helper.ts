@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPayload } from '@shop/contracts';
 import { createDataSource, withTransaction } from '@shop/db';
-import { appendEvent, createOutboxMigration, OutboxRelay } from '@shop/events';
+import { addOutboxTraceContextMigration, appendEvent, createOutboxConsumedMigration, createOutboxMigration, OutboxRelay } from '@shop/events';
 import { loadConfig } from '@shop/service-kit';
-import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { buildTestService, createTestDatabase, createTestTokenIssuer, TEST_REDIS_URL, waitFor, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app';
@@ -22,6 +22,8 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof OrdersC
         consumer: { blockMs: 200 },
       }),
   });
+  // Privileged tokens are refused while the authorization state cannot be read: tests start settled.
+  if (overrides.REDIS_URL === undefined) await waitFor('redis', () => app.redis.status === 'ready', 10_000);
   return { app, env, tokens };
 }
 
@@ -31,7 +33,7 @@ export async function build(t: Teardown, overrides: Partial<Record<keyof OrdersC
  */
 export async function fakeCatalog(t: Teardown, redisKeyPrefix: string) {
   const database = await createTestDatabase('fake_catalog');
-  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712200000)] });
+  const dataSource = createDataSource({ url: database.url, entities: [], migrations: [createOutboxMigration(1763712200000), createOutboxConsumedMigration(1763712200001), addOutboxTraceContextMigration(1763712200010)] });
   await dataSource.initialize();
   await dataSource.runMigrations();
   const redis = new Redis(TEST_REDIS_URL, { keyPrefix: redisKeyPrefix });

@@ -1,59 +1,35 @@
 /**
- * Orders placed per second with the saga completing: catalog and orders in one process, each on its
- * own database, through the real outbox, relay, streams and consumers. Each request asks
- * `Prefer: wait=10`, so its latency is the time from POST to the settled (confirmed) order.
+ * Orders placed per second with the saga completing (bench/saga-scenarios.ts), measured twice, each
+ * time in a process of its own: with tracing off, as a service runs without an OTLP endpoint, and
+ * with tracing on, every request sampled and exported over OTLP/HTTP to a no-op collector in this
+ * process (what tracing costs the services, without a collector's own work). BENCH_TRACING=off
+ * runs only the first.
  *
  *   npx nx bench saga-e2e
  */
-import { performance } from 'node:perf_hooks';
-import { Saga } from '../test/helper';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startNoopOtlpCollector } from '@shop/testing';
 
-const teardowns: (() => unknown)[] = [];
-const t = { teardown: (fn: () => unknown) => void teardowns.unshift(fn) };
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+async function runScenarios(tracing: Record<string, string>): Promise<void> {
+  const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
+  const child = spawn(process.execPath, ['--import=tsx', 'apps/saga-e2e/bench/saga-scenarios.ts'], { cwd: ROOT, env: { ...environment, ...tracing }, stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the scenarios exited with ${String(code)}`);
 }
 
-async function run(saga: Saga, label: string, concurrency: number, total: number, pick: () => string) {
-  const latencies: number[] = [];
-  let next = 0;
-  let notConfirmed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next += 1;
-        const begin = performance.now();
-        const order = await saga.placeOrder([{ productId: pick(), quantity: 1 }], { waitSeconds: 10 });
-        latencies.push(performance.now() - begin);
-        if (order.status !== 'confirmed') notConfirmed += 1;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const row = [label.padEnd(34), String(concurrency).padStart(5), String(total).padStart(7), (total / seconds).toFixed(1).padStart(9)];
-  row.push(percentile(latencies, 50).toFixed(1).padStart(9), percentile(latencies, 99).toFixed(1).padStart(9), String(notConfirmed).padStart(6));
-  console.log(row.join(' '));
-}
-
-try {
-  const saga = await Saga.build(t, { catalog: { LOG_LEVEL: 'warn' }, orders: { LOG_LEVEL: 'warn' } });
-  const hot = await saga.createProduct(1_000_000, 1_250);
-  const many = await Promise.all(Array.from({ length: 100 }, (_, index) => saga.createProduct(1_000_000, 100 + index)));
-  const anyOfMany = () => many[Math.floor(Math.random() * many.length)]!.id;
-
-  // Warm-up: connections, JIT, prepared plans.
-  for (let index = 0; index < 20; index += 1) await saga.placeOrder([{ productId: hot.id, quantity: 1 }], { waitSeconds: 10 });
-
-  console.log(`\nsaga benchmark: POST /v1/orders with Prefer: wait=10 until confirmed; catalog + orders in one process on 2 cores`);
-  console.log(['scenario'.padEnd(34), 'conc.'.padStart(5), 'orders'.padStart(7), 'orders/s'.padStart(9), 'p50 ms'.padStart(9), 'p99 ms'.padStart(9), 'other'.padStart(6)].join(' '));
-  for (const [concurrency, total] of [[1, 100], [8, 300], [32, 600]] as const) {
-    await run(saga, 'one hot product', concurrency, total, () => hot.id);
-    await run(saga, 'many products (100)', concurrency, total, anyOfMany);
+console.log('saga benchmark: POST /v1/orders with Prefer: wait=10 until confirmed; catalog + orders in one process on 2 cores');
+await runScenarios({});
+if (process.env.BENCH_TRACING !== 'off') {
+  const collector = await startNoopOtlpCollector();
+  try {
+    await runScenarios({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' });
+    const { requests, bytes } = collector.received();
+    console.log(`the no-op collector received ${requests} exports, ${(bytes / 1e6).toFixed(1)} MB of spans`);
+  } finally {
+    await collector.close();
   }
-  console.log('\ncontract: every order leaves pending within 2 s while all services are up (compare p99 above with 2000 ms)');
-} finally {
-  for (const teardown of teardowns) await teardown();
 }
+console.log('\ncontract: every order leaves pending within 2 s while all services are up (compare p99 above with 2000 ms)');

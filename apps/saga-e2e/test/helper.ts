@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { Order, Product } from '@shop/contracts';
-import { deadLetterStream } from '@shop/events';
+import { listDeadLetters } from '@shop/events';
 import { loadConfig, type ServiceInstance } from '@shop/service-kit';
 import { buildTestService, createTestRedisPrefix, createTestTokenIssuer, startPrivateRedis, TEST_REDIS_URL, waitFor, type Teardown, type TestServiceEnv } from '@shop/testing';
 
@@ -15,6 +16,10 @@ import { buildApp as buildCatalogApp } from '../../catalog/src/app';
 import { CatalogConfigSchema } from '../../catalog/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { catalogSchema } from '../../catalog/src/database';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the trace test puts the gateway in front of them
+import { buildApp as buildGatewayApp } from '../../gateway/src/app';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the trace test puts the gateway in front of them
+import { GatewayConfigSchema } from '../../gateway/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { buildApp as buildOrdersApp } from '../../orders/src/app';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
@@ -22,7 +27,7 @@ import { OrdersConfigSchema } from '../../orders/src/config';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the saga test runs catalog and orders in one process
 import { ordersSchema } from '../../orders/src/database';
 
-export { deadLetterStream, type Order };
+export { listDeadLetters, type Order };
 
 /** Short idle times, so entries a crashed consumer left behind are claimed within a test's patience. */
 export const FAST_CONSUMER = { claimIdleMs: 500, claimIntervalMs: 200, blockMs: 200 };
@@ -224,4 +229,20 @@ export async function queryDatabase<Row>(databaseUrl: string, sql: string, param
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The gateway in front of orders (listening at `ordersUrl`), verifying the saga's tokens, on the
+ * saga's Redis prefix, and closed at teardown.
+ */
+export async function buildGatewayFor(t: Teardown, saga: Saga, options: { ordersUrl: string; logStream?: Writable }): Promise<ServiceInstance> {
+  const config = loadConfig(GatewayConfigSchema, {
+    REDIS_URL: saga.redisUrl,
+    REDIS_KEY_PREFIX: `${saga.prefix}gateway:`,
+    LOG_LEVEL: options.logStream ? 'info' : 'silent',
+    ORDERS_URL: options.ordersUrl,
+  });
+  const gateway = await buildGatewayApp(config, { verificationKeys: saga.verificationKeys, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  t.teardown(() => gateway.close());
+  return gateway;
 }

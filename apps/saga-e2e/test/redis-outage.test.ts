@@ -52,8 +52,11 @@ t.test('Redis gone for ~5 s and back empty: every order settles, nothing lost or
     (await groupCaughtUp(saga.redis, saga.prefix, 'events:orders', 'catalog')) && (await groupCaughtUp(saga.redis, saga.prefix, 'events:catalog', 'orders')), 20_000);
   t.ok(await balanced(), 'initial stock = available + held by confirmed orders, for every product');
 
-  const [{ count: ordersEvents }] = await saga.orders.db.query(`SELECT count(*)::int AS count FROM outbox`);
-  t.equal(await saga.redis.xlen('events:orders'), ordersEvents, 'orders\' relay replayed what Redis lost, then published the rest');
+  // Everything published before the outage had been consumed (give or take the last checkpoint): the replay is nearly empty.
+  const replayed = await saga.redis.xlen('events:orders:replay');
+  t.comment(`orders' relay replayed ${replayed} of the 11 events published before Redis lost them`);
+  t.equal(await saga.redis.xlen('events:orders'), 12, 'the twelve events that waited in orders\' outbox went to the live stream');
+  t.ok(replayed < 11, 'the replay cost what the catalog had not acknowledged, not everything published');
   const statuses = await saga.orderStatuses();
   t.equal(statuses.size, 20);
   t.equal(statuses.get(during[0]!.id), 'cancelled', 'an order cancelled during the outage stays cancelled');

@@ -19,12 +19,29 @@ const METRICS_PORTS = { gateway: 9100, auth: 9101, catalog: 9102, orders: 9103 }
 
 const ADMIN = { email: 'e2e-admin@example.test', password: 'e2e-admin-password' };
 
+export interface StackOptions {
+  /** Extra environment for every service (e.g. raised rate limits); ignored for `GATEWAY_URL`. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Limits high enough for suites that send thousands of requests from one address and one
+ * account; the limits themselves are tested in the gateway's and auth's own suites.
+ */
+export const GENEROUS_LIMITS: Record<string, string> = {
+  RATE_LIMIT_MAX: '1000000',
+  RATE_LIMIT_ANONYMOUS_MAX: '1000000',
+  RATE_LIMIT_LOGIN_MAX: '1000000',
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000000',
+  LOGIN_MAX_FAILURES_PER_ADDRESS: '1000000',
+};
+
 /**
  * The stack the end-to-end suite talks to: `GATEWAY_URL` when set (the compose stack), otherwise
  * a fresh one started here by the process runner (`npm run stack`) on shifted ports, with its own
  * databases and Redis prefix, stopped and dropped afterwards.
  */
-export async function startStack(t: { teardown(fn: () => unknown): void }): Promise<RunningStack> {
+export async function startStack(t: { teardown(fn: () => unknown): void }, options: StackOptions = {}): Promise<RunningStack> {
   if (process.env.GATEWAY_URL) {
     return {
       gatewayUrl: process.env.GATEWAY_URL,
@@ -46,6 +63,7 @@ export async function startStack(t: { teardown(fn: () => unknown): void }): Prom
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,7 +75,7 @@ export async function startStack(t: { teardown(fn: () => unknown): void }): Prom
       runner.kill('SIGINT');
       await new Promise((resolve) => runner.once('exit', resolve));
     }
-    for (const service of ['auth', 'catalog', 'orders']) {
+    for (const service of ['auth', 'catalog', 'orders', 'recommendations']) {
       const url = new URL(TEST_DATABASE_URL);
       url.pathname = `/${name}_${service}`;
       await dropDatabase(url.toString()).catch(() => undefined);
@@ -66,7 +84,8 @@ export async function startStack(t: { teardown(fn: () => unknown): void }): Prom
   });
 
   const gatewayUrl = `http://127.0.0.1:${8080 + offset}`;
-  const deadline = Date.now() + 90_000;
+  // Generous: five services migrating and starting at once on a small, shared machine take over a minute.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const ready = await fetch(`${gatewayUrl}/health/ready`).then((response) => response.ok, () => false);
     if (ready) {

@@ -23,7 +23,7 @@ export interface ShopService {
 }
 
 /** The listening ports of the README's configuration table. */
-export const SERVICE_PORTS: Record<string, number> = { auth: 3001, catalog: 3002, orders: 3003, gateway: 8080 };
+export const SERVICE_PORTS: Record<string, number> = { auth: 3001, catalog: 3002, orders: 3003, recommendations: 3004, gateway: 8080 };
 /** The management ports (`/metrics`), likewise. */
 export const METRICS_PORTS: Record<string, number> = { gateway: 9100, auth: 9101, catalog: 9102, orders: 9103, recommendations: 9104 };
 /**

@@ -42,7 +42,21 @@ export const UserSchema = Type.Object(
   { $id: 'User' },
 );
 export type User = Static<typeof UserSchema>;
-export const UserPageSchema = PageSchema(UserSchema, { $id: 'UserPage' });
+
+/** A user as administrators see them (`GET /v1/users`, `PATCH /v1/users/{id}`): with the account's state. */
+export const ManagedUserSchema = Type.Object(
+  {
+    id: UuidSchema,
+    email: Type.String(),
+    name: Type.String(),
+    role: RoleSchema,
+    disabled: Type.Boolean({ description: 'A disabled account cannot log in, refresh, or use any token or API key it holds' }),
+    createdAt: TimestampSchema,
+  },
+  { $id: 'ManagedUser' },
+);
+export type ManagedUser = Static<typeof ManagedUserSchema>;
+export const UserPageSchema = PageSchema(ManagedUserSchema, { $id: 'UserPage' });
 
 export const LoginBodySchema = Type.Object(
   {
@@ -65,7 +79,7 @@ export const TokenPairSchema = Type.Object(
 export type TokenPair = Static<typeof TokenPairSchema>;
 
 export const RefreshBodySchema = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { refreshToken: Type.String({ minLength: 1, maxLength: 2048 }) },
   { additionalProperties: false },
 );
 export type RefreshBody = Static<typeof RefreshBodySchema>;
@@ -117,8 +131,15 @@ export const ApiKeyCreatedSchema = Type.Object(
 );
 export type ApiKeyCreated = Static<typeof ApiKeyCreatedSchema>;
 
-export const UserRolePatchSchema = Type.Object({ role: RoleSchema }, { additionalProperties: false });
-export type UserRolePatch = Static<typeof UserRolePatchSchema>;
+/** `PATCH /v1/users/{id}`: change the role, disable or re-enable the account, or both at once. */
+export const UserPatchSchema = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    disabled: Type.Optional(Type.Boolean({ description: 'true disables the account at once (within 5 seconds everywhere); false re-enables it' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UserPatch = Static<typeof UserPatchSchema>;
 
 /** Internal (gateway → auth): an API key exchanged for a short-lived access token. */
 export const ApiKeyExchangeResponseSchema = Type.Object({
@@ -128,7 +149,11 @@ export const ApiKeyExchangeResponseSchema = Type.Object({
 });
 export type ApiKeyExchangeResponse = Static<typeof ApiKeyExchangeResponseSchema>;
 
-/** The claims of an access token (RFC 9068 profile). `scope` is space-separated. */
+/**
+ * The claims of an access token (RFC 9068 profile). `scope` is space-separated. The last three
+ * tie the token to the authorization state it was minted from, which every verifier checks
+ * (see the README, "Authorization freshness").
+ */
 export interface AccessTokenClaims {
   iss: string;
   aud: string;
@@ -138,5 +163,14 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   jti: string;
+  /** The grant the token came from: the login session (refresh-token family) or the API key. */
+  sid: string;
+  /** The authorization version of the user whose rights the token carries, when it was minted. */
+  ver: number;
+  /** For an API key's token: the user who created the key, whose current rights bound the key's. */
+  owner?: string;
 }
+
+/** The longest an access token may live; verifiers refuse a token whose `exp - iat` is longer. */
+export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 900;
 export const ACCESS_TOKEN_TYPE = 'at+jwt';

@@ -14,9 +14,13 @@ export const SkuSchema = Type.String({
 export const TagSchema = Type.String({ minLength: 1, maxLength: 40, pattern: '\\S' });
 export const TagsSchema = Type.Array(TagSchema, { maxItems: 20, uniqueItems: true });
 
+/** The largest price and stock: well inside PostgreSQL's `integer` (2,147,483,647), so no input can overflow a column. */
+export const MAX_PRICE_CENTS = 1_000_000_000;
+export const MAX_STOCK = 1_000_000_000;
+
 /** Whole units of the currency's minor unit (cents). */
-export const PriceCentsSchema = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
-export const StockSchema = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Units available to order now' });
+export const PriceCentsSchema = Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS });
+export const StockSchema = Type.Integer({ minimum: 0, maximum: MAX_STOCK, description: 'Units available to order now' });
 
 const ProductNameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const DescriptionSchema = Type.String({ maxLength: 5_000 });
@@ -86,8 +90,8 @@ export const ProductListQuerySchema = Type.Object(
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2_048, description: 'Opaque, from the previous page' })),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search over name, description and tags' })),
     categoryId: Type.Optional(UuidSchema),
-    minPrice: Type.Optional(Type.Integer({ minimum: 0, description: 'In minor units, inclusive' })),
-    maxPrice: Type.Optional(Type.Integer({ minimum: 0, description: 'In minor units, inclusive' })),
+    minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
+    maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
     inStock: Type.Optional(Type.Boolean({ description: 'true: only products with stock; false: only those without' })),
     sort: ProductSortSchema,
   },

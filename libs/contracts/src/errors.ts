@@ -7,6 +7,9 @@ export const ErrorCodes = {
   // Shared by every service (service kit, token verification).
   REQUEST_VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
   REQUEST_MALFORMED_BODY: { status: 400, title: 'The request body could not be parsed' },
+  REQUEST_MALFORMED: { status: 400, title: 'The request is not valid HTTP' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   RESOURCE_NOT_FOUND: { status: 404, title: 'Resource not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this resource' },
@@ -21,6 +24,10 @@ export const ErrorCodes = {
   AUTH_TOKEN_INVALID: { status: 401, title: 'The access token is not valid' },
   AUTH_SCOPE_REQUIRED: { status: 403, title: 'Not allowed' },
   AUTH_KEYS_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
+  AUTH_TOKEN_REVOKED: { status: 401, title: 'The access token was revoked' },
+  AUTH_ACCOUNT_DISABLED: { status: 403, title: 'The account is disabled' },
+  AUTH_USER_REQUIRED: { status: 403, title: 'Only a signed-in user may do this; an API key acts only through its scopes' },
+  AUTH_FRESHNESS_UNAVAILABLE: { status: 503, title: 'Privileges cannot be confirmed right now' },
 
   // auth service
   AUTH_EMAIL_TAKEN: { status: 409, title: 'This email is already registered' },
@@ -28,7 +35,7 @@ export const ErrorCodes = {
   AUTH_INVALID_REFRESH_TOKEN: { status: 401, title: 'The refresh token is not valid' },
   AUTH_TOO_MANY_LOGIN_ATTEMPTS: { status: 429, title: 'Too many login attempts' },
   AUTH_USER_NOT_FOUND: { status: 404, title: 'User not found' },
-  AUTH_LAST_ADMIN: { status: 409, title: 'The last admin cannot be demoted' },
+  AUTH_LAST_ADMIN: { status: 409, title: 'The last admin cannot be demoted or disabled' },
   AUTH_API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
   AUTH_API_KEY_INVALID: { status: 401, title: 'The API key is not valid' },
 
@@ -47,12 +54,16 @@ export const ErrorCodes = {
   ORDERS_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   ORDERS_INVALID_IDEMPOTENCY_KEY: { status: 400, title: 'The Idempotency-Key header is not valid' },
 
+  // recommendations service
+  RECOMMENDATIONS_PRODUCT_NOT_FOUND: { status: 404, title: 'Product not found' },
+
   // gateway
   GATEWAY_UPSTREAM_UNAVAILABLE: { status: 503, title: 'The service behind this route is unavailable' },
   GATEWAY_UPSTREAM_TIMEOUT: { status: 504, title: 'The service behind this route did not answer in time' },
   GATEWAY_BAD_UPSTREAM_RESPONSE: { status: 502, title: 'The service behind this route failed to answer' },
   GATEWAY_CIRCUIT_OPEN: { status: 503, title: 'The service behind this route is failing; requests are paused' },
   GATEWAY_UPGRADE_REQUIRED: { status: 426, title: 'This route speaks WebSocket only' },
+  GATEWAY_TOO_MANY_SOCKETS: { status: 429, title: 'Too many open WebSockets' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -30,6 +30,18 @@ export const OrderCancelledV1Schema = Type.Object({
 });
 export type OrderCancelledV1 = Static<typeof OrderCancelledV1Schema>;
 
+/**
+ * The catalog held the stock and the order is confirmed: what was bought, by whom, and when.
+ * `order.placed` says what was asked for; only this says what was actually sold.
+ */
+export const OrderConfirmedV1Schema = Type.Object({
+  orderId: UuidSchema,
+  userId: UuidSchema,
+  items: Type.Array(Type.Object({ productId: UuidSchema, quantity: QuantitySchema }), { minItems: 1 }),
+  confirmedAt: TimestampSchema,
+});
+export type OrderConfirmedV1 = Static<typeof OrderConfirmedV1Schema>;
+
 // --- catalog: the stock side of the order saga ----------------------------------------------
 
 /** Every unit of the order is held; prices are the catalog's at the moment of the reservation. */
@@ -81,6 +93,8 @@ export const ProductSnapshotV1Schema = Type.Object({
   stock: Type.Integer({ minimum: 0 }),
   /** The product's version after the change: a reader keeps the highest it has seen. */
   version: Type.Integer({ minimum: 1 }),
+  createdAt: Type.Optional(TimestampSchema),
+  updatedAt: Type.Optional(TimestampSchema),
 });
 export type ProductSnapshotV1 = Static<typeof ProductSnapshotV1Schema>;
 
@@ -109,6 +123,7 @@ export type ProductStockChangedV1 = Static<typeof ProductStockChangedV1Schema>;
 export const EventPayloadSchemas = {
   'order.placed.v1': OrderPlacedV1Schema,
   'order.cancelled.v1': OrderCancelledV1Schema,
+  'order.confirmed.v1': OrderConfirmedV1Schema,
   'stock.reserved.v1': StockReservedV1Schema,
   'stock.rejected.v1': StockRejectedV1Schema,
   'stock.released.v1': StockReleasedV1Schema,

@@ -4,4 +4,5 @@ export * from './common';
 export * from './auth';
 export * from './catalog';
 export * from './orders';
+export * from './recommendations';
 export * from './events';

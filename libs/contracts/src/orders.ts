@@ -26,6 +26,10 @@ export const PlaceOrderBodySchema = Type.Object(
 );
 export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
 
+/** Cancelling takes no fields: the body may be omitted or `{}`; anything in it is refused (no mass assignment). */
+export const CancelOrderBodySchema = Type.Object({}, { additionalProperties: false });
+export type CancelOrderBody = Static<typeof CancelOrderBodySchema>;
+
 export const OrderItemSchema = Type.Object({
   productId: UuidSchema,
   /** Known once the catalog has reserved the stock; null while pending or when rejected. */
@@ -65,6 +69,18 @@ export const OrderUpdatedMessageSchema = Type.Object({
   order: OrderSchema,
 });
 export type OrderUpdatedMessage = Static<typeof OrderUpdatedMessageSchema>;
+
+/**
+ * Why the server closed a WebSocket (RFC 6455 private-use codes, 4000–4999), beside the
+ * standard 1001 (server shutting down). A client reconnects after 4001 with a fresh token,
+ * never after 4003.
+ */
+export const SocketCloseCodes = {
+  /** The token expired, or was revoked (signed out, or the user's rights changed): refresh it and reconnect. */
+  TOKEN_EXPIRED_OR_REVOKED: 4001,
+  /** The account (or an API key's creator) is disabled, or the caller may not hold this socket. */
+  FORBIDDEN: 4003,
+} as const;
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const MAX_PREFER_WAIT_SECONDS = 10;

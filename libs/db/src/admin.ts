@@ -37,3 +37,40 @@ export async function dropDatabase(url: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Resolves once the server in `url` accepts a connection to its database, retrying while it is not
+ * there yet (refused, unknown host, starting up or shutting down), so a migration started beside its
+ * database (compose, an init container) waits for it instead of failing. Any other error (a wrong
+ * password, a missing database) is thrown at once; so is the last one when `timeoutMs` runs out.
+ */
+export async function waitForDatabase(url: string, options: { timeoutMs?: number; intervalMs?: number; onWait?: (error: Error) => void } = {}): Promise<void> {
+  const { timeoutMs = 60_000, intervalMs = 250, onWait } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: Math.max(1_000, Math.min(5_000, deadline - Date.now())) });
+    client.on('error', () => undefined); // a connection lost while probing is reported by connect/query
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (!notThereYet(error) || Date.now() + intervalMs > deadline) throw error;
+      if (attempt === 0) onWait?.(error as Error);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+const NOT_THERE_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+function notThereYet(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  // 57P03: the server is starting up or shutting down; class 08: the connection itself failed.
+  if (code === '57P03' || code?.startsWith('08')) return true;
+  if (code !== undefined && NOT_THERE_YET.has(code)) return true;
+  // pg reports its own connection timeout and an early close without a code.
+  return /timeout expired|Connection terminated/i.test(message ?? '');
+}

@@ -1,8 +1,8 @@
-import { AppError, decodeCursor, encodeCursor } from '@shop/service-kit';
+import { AppError, CursorTimestampSchema, decodeCursor, encodeCursor } from '@shop/service-kit';
 import { Type } from '@sinclair/typebox';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
-const CreationCursorSchema = Type.Tuple([Type.String({ format: 'date-time' }), Type.String({ format: 'uuid' })]);
+const CreationCursorSchema = Type.Tuple([CursorTimestampSchema, Type.String({ format: 'uuid' })]);
 
 /**
  * The cursor's time as this function issued it (`toISOString`), handed to the driver as a Date:

@@ -1,6 +1,7 @@
+import { connect, createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import t from 'tap';
-import { dropDatabase, ensureDatabase } from '../src/index';
+import { dropDatabase, ensureDatabase, waitForDatabase } from '../src/index';
 import { TEST_DATABASE_URL, testDatabaseUrl } from './helper';
 
 async function databaseExists(url: string): Promise<boolean> {
@@ -73,4 +74,50 @@ t.test('dropDatabase drops a database that still has open connections', async (t
 
   await dropDatabase(url);
   t.pass('dropping a database that does not exist is fine');
+});
+
+/** A free local port, and a TCP relay to the test server on it that can be opened later. */
+async function lateRelay(t: { teardown(fn: () => unknown): void }) {
+  const target = new URL(TEST_DATABASE_URL);
+  const relay = createServer((socket) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  t.teardown(() => new Promise((resolve) => relay.close(resolve)));
+  const url = new URL(TEST_DATABASE_URL);
+  url.host = `127.0.0.1:${port}`;
+  return { url: url.toString(), open: () => new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve)) };
+}
+
+t.test('waitForDatabase waits for a server that is not there yet, and for no longer than told', async (t) => {
+  await waitForDatabase(TEST_DATABASE_URL, { timeoutMs: 5_000 });
+  t.pass('a reachable server answers at once');
+
+  const late = await lateRelay(t);
+  const waits: Error[] = [];
+  const started = Date.now();
+  setTimeout(() => void late.open(), 700);
+  await waitForDatabase(late.url, { timeoutMs: 10_000, intervalMs: 100, onWait: (error) => waits.push(error) });
+  t.ok(Date.now() - started >= 700, 'it resolved only once the server was there');
+  t.match(waits, [{ code: 'ECONNREFUSED' }], 'the first refusal is reported once, not every retry');
+
+  const never = await lateRelay(t);
+  const givenUp = Date.now();
+  await t.rejects(waitForDatabase(never.url, { timeoutMs: 600, intervalMs: 100 }), { code: 'ECONNREFUSED' });
+  t.ok(Date.now() - givenUp < 3_000, 'it gives up after its timeout');
+});
+
+t.test('waitForDatabase does not retry what waiting cannot fix', async (t) => {
+  const missing = testDatabaseUrl('never_created');
+  const started = Date.now();
+  await t.rejects(waitForDatabase(missing, { timeoutMs: 30_000 }), { code: '3D000' }, 'a database that does not exist');
+  t.ok(Date.now() - started < 5_000, 'at once, not after the timeout');
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, EventPayload, EventSource, EventType } from '@shop/contracts';
 import type { EntityManager } from 'typeorm';
+import { currentTraceCarrier } from './event-tracing';
 import { eventStream } from './streams';
 import { payloadProblems } from './validation';
 
@@ -23,7 +24,8 @@ export const OUTBOX_WRITTEN = '@shop/events:outbox-written';
 /**
  * Records an event in the outbox within the caller's transaction: it is published if and only if
  * the transaction commits. A payload that breaks its contract throws here, in the producer, where
- * the bug is, and rolls the change back with it.
+ * the bug is, and rolls the change back with it. The active trace context is stored with it, so
+ * the trace of the change goes on through the relay and every consumer.
  */
 export async function appendEvent<E extends NewEvent>(manager: EntityManager, event: E): Promise<EventEnvelope<E['type']>> {
   const queryRunner = manager.queryRunner;
@@ -32,6 +34,8 @@ export async function appendEvent<E extends NewEvent>(manager: EntityManager, ev
   }
   const problems = payloadProblems(event.type, event.payload);
   if (problems !== undefined) throw new Error(`invalid ${event.type} payload: ${problems}`);
+  const carrier = currentTraceCarrier();
+  const traceContext = carrier === null ? null : JSON.stringify(carrier);
   const envelope = {
     id: event.id ?? randomUUID(),
     type: event.type,
@@ -40,8 +44,8 @@ export async function appendEvent<E extends NewEvent>(manager: EntityManager, ev
     payload: event.payload,
   } as EventEnvelope<E['type']>;
   await manager.query(
-    `INSERT INTO outbox (event_id, stream, type, source, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [envelope.id, event.stream ?? eventStream(event.source), envelope.type, envelope.source, JSON.stringify(envelope.payload), envelope.occurredAt],
+    `INSERT INTO outbox (event_id, stream, type, source, payload, occurred_at, trace_context) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [envelope.id, event.stream ?? eventStream(event.source), envelope.type, envelope.source, JSON.stringify(envelope.payload), envelope.occurredAt, traceContext],
   );
   queryRunner.data[OUTBOX_WRITTEN] = true;
   return envelope;

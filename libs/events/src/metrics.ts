@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { countDeadLetters } from './dead-letters';
 import { keyPrefixOf } from './streams';
 
 interface OutboxSource {
@@ -17,7 +18,8 @@ interface ProducedStream {
 interface ConsumerSource {
   group: string;
   streams: string[];
-  deadLetterStream: string;
+  /** The consuming service's database: its `dead_letters` table is where given-up events wait. */
+  dataSource: DataSource;
   redis: Redis;
 }
 
@@ -124,11 +126,11 @@ export class EventMetrics {
       (await bounded(redis.call('XINFO', 'GROUPS', keyPrefixOf(redis) + stream) as Promise<GroupInfo[]>))?.map(fieldsOf);
     const produced = await Promise.all(this.#producedStreams.map(async ({ stream, redis }) => ({ stream, groups: (await groupsOf(redis, stream)) ?? [] })));
     const measured = await Promise.all(
-      this.#consumers.map(async ({ group, streams, deadLetterStream, redis }) => {
+      this.#consumers.map(async ({ group, streams, dataSource, redis }) => {
         const perStream = await Promise.all(
           streams.map(async (stream) => ({ stream, info: (await groupsOf(redis, stream))?.find((fields) => fields.get('name') === group) })),
         );
-        return { group, perStream, deadLetters: await bounded(redis.xlen(deadLetterStream)) };
+        return { group, perStream, deadLetters: await bounded(countDeadLetters(dataSource, group)) };
       }),
     );
     this.#lag.reset();

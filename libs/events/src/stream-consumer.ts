@@ -5,9 +5,12 @@ import { isEventType } from '@shop/contracts';
 import { isPgError, PgErrorCodes, withTransaction, type IsolationLevel } from '@shop/db';
 import type { Redis } from 'ioredis';
 import type { DataSource, EntityManager } from 'typeorm';
+import { applyOnce } from './apply-once';
+import { recordDeadLetter } from './dead-letters';
+import { inProcessSpan, recordFailure, traceCarrierOfEntry, type TraceCarrier } from './event-tracing';
 import { silentLogger, type EventLogger } from './logger';
 import type { EventMetrics } from './metrics';
-import { closeConnection, deadLetterStream, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection } from './streams';
+import { closeConnection, isBusyGroupError, isNoGroupError, keyPrefixOf, openConnection, replayStream } from './streams';
 import { Backoff, Timer } from './timer';
 import { checkEvent } from './validation';
 
@@ -35,7 +38,7 @@ export interface StreamConsumerOptions {
   group: string;
   /** This instance within the group. Keep it stable across restarts (a pod or host name) to re-read its own pending entries. */
   consumerName?: string;
-  /** The streams to read, e.g. `['events:orders']`. */
+  /** The streams to read, e.g. `['events:orders']` (and, without saying, their replay streams). */
   streams: string[];
   /** One per event type the service reacts to; other types on the streams are acknowledged and skipped. */
   handlers: EventHandlers;
@@ -51,7 +54,6 @@ export interface StreamConsumerOptions {
   blockMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
-  deadLetterStream?: string;
   /**
    * How long `processed_events` rows are kept. A duplicate can arrive while its entry may still be
    * on a stream (the relay's stream retention) or be replayed (its replay window): keep it longer.
@@ -87,7 +89,9 @@ let instances = 0;
  * - On start, and after any failure, first re-reads its own pending entries (from id 0).
  * - Claims entries idle for `claimIdleMs` (XAUTOCLAIM): a crashed consumer's, or its own failures.
  * - After `maxDeliveries` failed deliveries, or at once for an event that breaks its contract or
- *   has a type unknown to the contracts, moves the entry to the dead-letter stream and goes on.
+ *   has a type unknown to the contracts, records the entry in the service's `dead_letters` table
+ *   (where it survives whatever happens to Redis, for an operator to re-drive or discard), then
+ *   acknowledges it and goes on.
  *   A handler failure while the database is unreachable does not count: the consumer waits for
  *   the database instead, so an outage never dead-letters good events.
  * - A missing group (Redis restarted empty or flushed: NOGROUP) is recreated from the start of
@@ -106,7 +110,6 @@ export class StreamConsumer {
   readonly #claimIntervalMs: number;
   readonly #batchSize: number;
   readonly #blockMs: number;
-  readonly #deadLetterStream: string;
   readonly #processedRetentionMs: number;
   readonly #isolation: IsolationLevel;
   readonly #logger: EventLogger;
@@ -134,20 +137,20 @@ export class StreamConsumer {
     this.#dataSource = options.dataSource;
     this.#group = options.group;
     this.#consumerName = options.consumerName ?? `${hostname()}-${process.pid}-${instances}`;
-    this.#streams = [...new Set(options.streams)];
+    // Each stream's replay stream too: what a relay republishes after Redis lost data arrives there.
+    this.#streams = [...new Set(options.streams.flatMap((stream) => [stream, replayStream(stream)]))];
     this.#handlers = options.handlers;
     this.#maxDeliveries = options.maxDeliveries ?? 5;
     this.#claimIdleMs = options.claimIdleMs ?? 15_000;
     this.#claimIntervalMs = options.claimIntervalMs ?? Math.min(this.#claimIdleMs, 5_000);
     this.#batchSize = options.batchSize ?? 10;
     this.#blockMs = options.blockMs ?? 1_000;
-    this.#deadLetterStream = options.deadLetterStream ?? deadLetterStream(options.group);
     this.#processedRetentionMs = options.processedRetentionMs ?? 7 * 24 * 3_600_000;
     this.#isolation = options.isolation ?? 'READ COMMITTED';
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = new Backoff(options.initialBackoffMs ?? 100, options.maxBackoffMs ?? 5_000);
     this.#metrics = options.metrics;
-    this.#metrics?.watchConsumerGroup({ group: this.#group, streams: this.#streams, deadLetterStream: this.#deadLetterStream, redis: options.redis });
+    this.#metrics?.watchConsumerGroup({ group: this.#group, streams: this.#streams, dataSource: this.#dataSource, redis: options.redis });
   }
 
   get consumerName(): string {
@@ -302,11 +305,12 @@ export class StreamConsumer {
       return;
     }
     const raw = fieldOf(fields, 'event');
+    const carrier = traceCarrierOfEntry(fields);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw ?? '');
     } catch {
-      await this.#deadLetter(delivery, raw, 'invalid_json', 'the entry has no JSON event field');
+      await this.#deadLetter(delivery, raw, carrier, 'invalid_json', 'the entry has no JSON event field');
       return;
     }
     const envelope = parsed as { type?: unknown };
@@ -318,30 +322,18 @@ export class StreamConsumer {
     }
     const check = checkEvent(parsed);
     if (!check.ok) {
-      await this.#deadLetter(delivery, raw, check.reason, check.detail);
+      await this.#deadLetter(delivery, raw, carrier, check.reason, check.detail, undefined, parsed);
       return;
     }
-    await this.#apply(delivery, check.event, raw!);
+    await inProcessSpan(check.event, { stream: delivery.stream, group: this.#group }, carrier, () => this.#apply(delivery, check.event, raw!, carrier));
   }
 
-  async #apply(delivery: Delivery, event: EventEnvelope, raw: string): Promise<void> {
+  async #apply(delivery: Delivery, event: EventEnvelope, raw: string, carrier: TraceCarrier | null): Promise<void> {
     const handler = this.#handlers[event.type] as EventHandler<EventType>;
     const log = { ...delivery, eventId: event.id, type: event.type, group: this.#group };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const applied = await withTransaction(
-          this.#dataSource,
-          async (manager) => {
-            const recorded = await manager.query(
-              `INSERT INTO processed_events (consumer, event_id, event_type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id`,
-              [this.#group, event.id, event.type],
-            );
-            if (recorded.length === 0) return false;
-            await handler(event, manager, delivery);
-            return true;
-          },
-          this.#isolation,
-        );
+        const applied = await withTransaction(this.#dataSource, (manager) => applyOnce(manager, this.#group, handler, event, delivery), this.#isolation);
         this.#logger.debug(log, applied ? 'event applied' : 'event already applied; skipped');
         this.#metrics?.applied(this.#group, event.type, applied ? 'applied' : 'deduplicated');
         break;
@@ -352,10 +344,11 @@ export class StreamConsumer {
           await delay(Math.random() * 20 * attempt);
           continue;
         }
+        recordFailure(error);
         if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
         this.#metrics?.handlerFailed(this.#group, event.type);
         if (delivery.deliveries >= this.#maxDeliveries) {
-          await this.#deadLetter(delivery, raw, 'handler_failed', error instanceof Error ? error.message : String(error), error);
+          await this.#deadLetter(delivery, raw, carrier, 'handler_failed', error instanceof Error ? error.message : String(error), error, event);
           return;
         }
         this.#logger.warn({ ...log, err: error, maxDeliveries: this.#maxDeliveries, retryAfterMs: this.#claimIdleMs }, 'event handler failed; the event stays pending');
@@ -370,20 +363,30 @@ export class StreamConsumer {
     await this.#commands!.xack(delivery.stream, this.#group, delivery.entryId);
   }
 
-  async #deadLetter(delivery: Delivery, raw: string | undefined, reason: string, detail: string, error?: unknown): Promise<void> {
-    const transaction = this.#commands!.multi();
-    transaction.xadd(
-      this.#deadLetterStream, 'MAXLEN', '~', '100000', '*',
-      'reason', reason, 'detail', detail.slice(0, 2_000), 'stream', delivery.stream, 'entryId', delivery.entryId,
-      'group', this.#group, 'consumer', this.#consumerName, 'deliveries', String(delivery.deliveries),
-      'event', raw ?? '', 'deadAt', new Date().toISOString(),
-    );
-    transaction.xack(delivery.stream, this.#group, delivery.entryId);
-    const results = await transaction.exec();
-    if (!results) throw new Error('redis discarded the dead-letter transaction');
-    for (const [failure] of results) if (failure) throw failure;
+  /**
+   * Recorded in the database first, acknowledged second: a crash in between redelivers the entry,
+   * which is then recorded again as the same row (one per entry) and acknowledged.
+   */
+  async #deadLetter(
+    delivery: Delivery, raw: string | undefined, carrier: TraceCarrier | null, reason: string, detail: string, error?: unknown, parsed?: unknown,
+  ): Promise<void> {
+    const event = parsed as { id?: unknown; type?: unknown } | undefined;
+    const id = await recordDeadLetter(this.#dataSource, {
+      consumer: this.#group,
+      consumerName: this.#consumerName,
+      stream: delivery.stream,
+      entryId: delivery.entryId,
+      eventId: typeof event?.id === 'string' ? event.id : null,
+      eventType: typeof event?.type === 'string' ? event.type : null,
+      event: raw ?? '',
+      traceContext: carrier,
+      reason,
+      detail,
+      deliveries: delivery.deliveries,
+    });
+    await this.acknowledge(delivery);
     this.#metrics?.deadLettered(this.#group, reason);
-    this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterStream: this.#deadLetterStream }, 'event moved to the dead letter');
+    this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterId: id }, 'event moved to the dead letters');
   }
 
   async #pruneIfDue(): Promise<void> {

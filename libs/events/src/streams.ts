@@ -6,9 +6,13 @@ export function eventStream(source: string): string {
   return `events:${source}`;
 }
 
-/** Where a consuming service's undeliverable events go, with the reason. */
-export function deadLetterStream(group: string): string {
-  return `events:dead-letter:${group}`;
+/**
+ * Where a relay republishes what Redis lost. A stream beside the live one, read by the same
+ * consumer groups in the same XREADGROUP, so a long replay never stands between a consumer and
+ * new events: each read takes from both.
+ */
+export function replayStream(stream: string): string {
+  return `${stream}:replay`;
 }
 
 /**

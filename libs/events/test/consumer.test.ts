@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import t from 'tap';
-import { appendEvent, deadLetterStream, StreamConsumer, type Delivery } from '../src/index';
+import { appendEvent, countDeadLetters, listDeadLetters, StreamConsumer, type Delivery } from '../src/index';
 import { allAppliedOnce, createHarness, effectCounts, placeOrders, recordEffect, waitFor } from './helper';
 
 async function pendingCount(redis: Redis, stream: string, group = 'catalog'): Promise<number> {
@@ -64,11 +64,11 @@ t.test('events of types the group does not handle are acknowledged and skipped',
   await waitFor('all read and acknowledged', async () => (await harness.redis.xlen(harness.stream)) === 3 && (await pendingCount(harness.redis, harness.stream)) === 0
     && harness.logger.lines.filter((line) => line.message === 'event not handled by this group; skipped').length === 3);
   t.equal((await effectCounts(harness.dataSource)).size, 0);
-  t.equal(await harness.redis.exists(deadLetterStream('catalog')), 0, 'nothing dead-lettered');
+  t.equal(await countDeadLetters(harness.dataSource, 'catalog'), 0, 'nothing dead-lettered');
   t.equal(ids.length, 3);
 });
 
-t.test('poison events go to the dead letter while later events are processed', async (t) => {
+t.test('poison events go to the dead letters table while later events are processed', async (t) => {
   const harness = await createHarness(t, 'events-consumer-poison');
   const poisonOrder = randomUUID();
   let poisonAttempts = 0;
@@ -99,19 +99,14 @@ t.test('poison events go to the dead letter while later events are processed', a
   await harness.redis.xadd(harness.stream, '*', ...entry(last));
 
   await waitFor('the later good events applied', () => allAppliedOnce(harness.dataSource, [first.id, extra.id, last.id]));
-  const dead = deadLetterStream('catalog');
-  await waitFor('four dead letters', async () => (await harness.redis.xlen(dead)) === 4);
+  await waitFor('four dead letters', async () => (await countDeadLetters(harness.dataSource, 'catalog')) === 4);
   await waitFor('nothing pending', async () => (await pendingCount(harness.redis, harness.stream)) === 0);
 
-  const letters = (await harness.redis.xrange(dead, '-', '+')).map(([, fields]) => {
-    const record: Record<string, string> = {};
-    for (let index = 0; index < fields.length; index += 2) record[fields[index]!] = fields[index + 1]!;
-    return record;
-  });
+  const letters = await listDeadLetters(harness.dataSource, 'catalog');
   const byReason = Object.fromEntries(letters.map((letter) => [letter.reason, letter]));
-  t.match(byReason.handler_failed, { deliveries: '3', detail: /handler fail, always/, group: 'catalog', stream: harness.stream });
-  t.equal(JSON.parse(byReason.handler_failed!.event!).id, poison.id, 'the dead letter carries the event');
-  t.match(byReason.invalid_payload, { deliveries: '1', detail: /\/payload\/userId|\/userId|items/ });
+  t.match(byReason.handler_failed, { deliveries: 3, detail: /handler fail, always/, consumer: 'catalog', stream: harness.stream, eventId: poison.id, eventType: 'order.placed.v1' });
+  t.equal(JSON.parse(byReason.handler_failed!.event).id, poison.id, 'the dead letter carries the event');
+  t.match(byReason.invalid_payload, { deliveries: 1, detail: /\/payload\/userId|\/userId|items/ });
   t.equal(JSON.parse(byReason.invalid_payload!.event!).id, invalid.id);
   t.match(byReason.unknown_type, { detail: /order\.exploded\.v1/ });
   t.match(byReason.invalid_json, { event: '{not json' });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
-import { deadLetterStream } from '../src/index';
+import { countDeadLetters } from '../src/index';
 import { allAppliedOnce, createHarness, placeOrders, unpublishedCount, waitFor } from './helper';
 
 /** Makes the test's database refuse every connection, and cuts the ones open: an outage for this service only. */
@@ -45,7 +45,7 @@ t.test('a database outage neither dead-letters events nor loses them', async (t)
   await outage.end();
 
   await waitFor('every event applied', () => allAppliedOnce(harness.dataSource, ids), 20_000);
-  t.equal(await harness.redis.exists(deadLetterStream('catalog')), 0, 'nothing dead-lettered');
+  t.equal(await countDeadLetters(harness.dataSource, 'catalog'), 0, 'nothing dead-lettered');
   const more = await placeOrders(harness.dataSource, 2);
   await waitFor('the relay publishing again', () => allAppliedOnce(harness.dataSource, more));
 });

@@ -9,7 +9,10 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import {
+  addOutboxTraceContextMigration,
   appendEvent,
+  createDeadLettersMigration,
+  createOutboxConsumedMigration,
   createOutboxMigration,
   createProcessedEventsMigration,
   OutboxRelay,
@@ -33,7 +36,14 @@ class CreateEffects1700000000002 implements MigrationInterface {
 
 export const schema = {
   entities: [],
-  migrations: [createOutboxMigration(1700000000000), createProcessedEventsMigration(1700000000001), CreateEffects1700000000002],
+  migrations: [
+    createOutboxMigration(1700000000000),
+    createProcessedEventsMigration(1700000000001),
+    CreateEffects1700000000002,
+    createOutboxConsumedMigration(1700000000003),
+    addOutboxTraceContextMigration(1700000000004),
+    createDeadLettersMigration(1700000000005),
+  ],
 };
 
 export interface LogLine {

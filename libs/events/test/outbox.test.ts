@@ -90,19 +90,27 @@ t.test('events go to the stream of their source, or the one named', async (t) =>
   t.same(await streamEventIds(harness.redis, 'events:catalog'), [released.id]);
 });
 
-t.test('the migrations create and drop the tables', async (t) => {
+t.test('the migrations create and drop the tables and the trace-context column', async (t) => {
   const harness = await createHarness(t, 'events-outbox-migrations');
-  const tables: { table_name: string }[] = await harness.dataSource.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'processed_events') ORDER BY table_name`,
-  );
-  t.same(tables.map((row) => row.table_name), ['outbox', 'processed_events']);
+  const tables = async (): Promise<string[]> =>
+    (
+      await harness.dataSource.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'outbox_consumed', 'processed_events', 'effects', 'dead_letters') ORDER BY table_name`,
+      )
+    ).map((row: { table_name: string }) => row.table_name);
+  const traceColumn = async (): Promise<number> =>
+    (await harness.dataSource.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'outbox' AND column_name = 'trace_context'`)).length;
+  t.same(await tables(), ['dead_letters', 'effects', 'outbox', 'outbox_consumed', 'processed_events']);
+  t.equal(await traceColumn(), 1);
+  await harness.dataSource.undoLastMigration(); // dead_letters
+  t.same(await tables(), ['effects', 'outbox', 'outbox_consumed', 'processed_events']);
+  await harness.dataSource.undoLastMigration(); // outbox.trace_context
+  t.equal(await traceColumn(), 0);
+  await harness.dataSource.undoLastMigration(); // outbox_consumed
   await harness.dataSource.undoLastMigration(); // effects
   await harness.dataSource.undoLastMigration(); // processed_events
   await harness.dataSource.undoLastMigration(); // outbox
-  const left: unknown[] = await harness.dataSource.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_name IN ('outbox', 'processed_events', 'effects')`,
-  );
-  t.same(left, []);
+  t.same(await tables(), []);
 });
 
 // A service passes its own logger (Fastify's `app.log`, a pino instance): it must fit without a cast.

@@ -56,8 +56,13 @@ export const BaseServiceConfigSchema = Type.Object({
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   /** Every Redis key of the service starts with this, so services and tests can share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ default: '' }),
-  /** Which proxies to trust for X-Forwarded-For: `true`, `false`, or a list of addresses/CIDRs/presets. */
-  TRUST_PROXY: Type.String({ default: 'loopback,linklocal,uniquelocal' }),
+  /**
+   * Which proxies to trust for X-Forwarded-For: `false` (none: the default), or a list of
+   * addresses/CIDRs/presets (`loopback`, `uniquelocal`, ...) naming exactly the hops in front.
+   * Anything wider lets a client that reaches the service from such an address pick its own
+   * address, and walk around every per-address limit.
+   */
+  TRUST_PROXY: Type.String({ default: 'false' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
 });
 export type BaseServiceConfig = Static<typeof BaseServiceConfigSchema>;

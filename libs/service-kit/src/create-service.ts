@@ -3,13 +3,19 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { problemClientErrorHandler } from './client-error';
+import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
+import { installBodilessResponses } from './bodiless-responses';
 import { installHealthRoutes } from './health';
 import { installMetrics } from './metrics';
+import { refuseNonUtf8Bodies } from './json-charset';
 import { loggerOptions } from './logger';
+import { documentKitBehaviour } from './openapi-document';
 import { installNotFoundHandler } from './not-found';
 import { sendProblem } from './problem';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import { refuseUnstorableText } from './storable-text';
 import { buildValidatorCompiler } from './validation';
 
 export type ServiceInstance = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -24,9 +30,13 @@ export interface ServiceOptions {
   trustProxy: boolean | string;
   /** Where logs go; stdout when omitted. Tests pass a stream to read them. */
   logStream?: DestinationStream;
+  /** How long the requests in flight when closing begins may take (`SHUTDOWN_GRACE_MS`); 10 s when omitted. */
+  shutdownGraceMs?: number;
   /** Per-route request series (`METRICS_ENABLED`); the registry and process series exist either way. Default true. */
   routeMetrics?: boolean;
 }
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /** Requests and bodies larger than this are refused with 413 (contract: 1 MiB). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -34,7 +44,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /**
  * The Fastify instance every service starts from: logging with request ids and redaction,
  * problem+json errors (404/405/413/415 included), strict validation, OpenAPI at
- * `/docs/openapi.json`, `/health` and `/health/ready`, and 503 for new requests while closing.
+ * `/docs/openapi.json`, `/health` and `/health/ready`, and a shutdown that resets no connection:
+ * while it drains, every new request (readiness included) gets a 503 with `Connection: close`.
  * Apps add their own plugins, decorators, hooks and routes on top, in that order.
  */
 export async function createService(options: ServiceOptions): Promise<ServiceInstance> {
@@ -47,12 +58,15 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     bodyLimit: BODY_LIMIT_BYTES,
     // Replaced by our own hook below, so that the 503 is a problem+json like every other error.
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
+    // Connections are closed by the drain below, never swept while a request may be arriving on them.
+    forceCloseConnections: false,
     routerOptions: { ignoreTrailingSlash: false },
     ajv: { customOptions: { removeAdditional: false } },
     // A URL that cannot be decoded or an over-long path parameter never reaches the error
     // handler on its own: Fastify would answer with its own JSON, without a request id.
     frameworkErrors: (error, request, reply) => problemErrorHandler.call(request.server, error, request, reply),
+    // And a request that is not even valid HTTP gets a problem too, not Fastify's own JSON.
+    clientErrorHandler: problemClientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // First: the request series time every route, the kit's own included.
@@ -61,6 +75,9 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
   app.setValidatorCompiler(buildValidatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   installNotFoundHandler(app);
+  app.addHook('preParsing', refuseNonUtf8Bodies);
+  app.addHook('preValidation', refuseUnstorableText);
+  installBodilessResponses(app);
 
   // Only JSON bodies: Fastify's text/plain parser would let other types through.
   app.removeContentTypeParser('text/plain');
@@ -76,12 +93,17 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
         },
       },
     },
+    transformObject: (documentObject) => ('openapiObject' in documentObject ? documentKitBehaviour(documentObject.openapiObject) : documentObject.swaggerObject),
   });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   let closing = false;
+  const drain = new ConnectionDrain(app.server);
+  // The first preClose hook: the apps' own (stopping consumers and relays) run after the drain,
+  // so requests in flight still find everything they need.
   app.addHook('preClose', async () => {
     closing = true;
+    await drain.drain({ graceMs: options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS });
   });
   // Hooks that run on every request of every service are callback-style: no promise per request.
   app.addHook('onRequest', (request, reply, done) => {

@@ -59,8 +59,26 @@ export function problemErrorHandler(
     return sendProblem(request, reply, 'SERVICE_UNAVAILABLE');
   }
 
+  if (clientWentAway(error, request)) {
+    // Not a fault of the service: the client closed its connection while sending its body.
+    request.log.info({ err: { code: error.code, message: error.message } }, 'client disconnected before its request was complete');
+    return sendProblem(request, reply, 'REQUEST_MALFORMED_BODY', 'The request body ended early');
+  }
+
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(request, reply, 'INTERNAL_ERROR');
+}
+
+/** Errors of the request stream that mean the client hung up (Node reports them as `aborted` / ECONNRESET). */
+const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Only when the client's own connection is gone: the same codes from a call the handler made
+ * (Redis, another service) are the service's trouble, and stay a logged 500.
+ */
+function clientWentAway(error: FastifyError, request: FastifyRequest): boolean {
+  const connectionGone = request.raw.destroyed || request.raw.socket?.destroyed === true;
+  return connectionGone && (error.message === 'aborted' || (error.code !== undefined && CLIENT_GONE_CODES.has(error.code)));
 }
 
 /** RFC 6901: `~` and `/` inside a property name become `~0` and `~1`. */

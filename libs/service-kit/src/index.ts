@@ -4,7 +4,8 @@ export { loadConfig, ConfigError, BaseServiceConfigSchema, parseTrustProxy, type
 export { AppError, isAppError } from './app-error';
 export { buildProblem, sendProblem } from './problem';
 export { problemErrorHandler } from './error-handler';
-export { encodeCursor, decodeCursor, setNextLink } from './pagination';
+export { encodeCursor, decodeCursor, setNextLink, CursorTimestampSchema } from './pagination';
+export { findUnstorableText, unstorableTextReason } from './storable-text';
 export { installRedis } from './redis';
 export { redactUrl } from './logger';
 export { REQUEST_ID_HEADER } from './request-id';

@@ -1,3 +1,4 @@
+import { isTracing, traceLogFields } from '@shop/telemetry';
 import type { FastifyRequest } from 'fastify';
 import { destination, type DestinationStream, type LoggerOptions } from 'pino';
 
@@ -50,13 +51,16 @@ function bufferedStdout(): DestinationStream {
 
 /**
  * pino options for every service: the request id on every line (Fastify's child logger),
- * credentials redacted wherever they might be logged, URLs stripped of token parameters.
+ * credentials redacted wherever they might be logged, URLs stripped of token parameters. With
+ * tracing on, the active span's `trace_id` and `span_id` too, so a log line leads to its trace;
+ * with it off there is no mixin at all, so no line pays for the lookup.
  */
 export function loggerOptions(level: string, stream?: DestinationStream): LoggerOptions & { stream: DestinationStream } {
   return {
     level,
     stream: stream ?? bufferedStdout(),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...(isTracing() ? { mixin: traceLogFields } : {}),
     serializers: {
       req(request: FastifyRequest) {
         return {

@@ -1,8 +1,19 @@
 import './typebox-formats';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-error';
+import { findUnstorableText } from './storable-text';
+
+/**
+ * A time in a cursor: exactly as `toISOString` writes it, in the years PostgreSQL and
+ * JavaScript both represent (1–9999). A date-time format checker alone would pass year 0,
+ * which `timestamptz` refuses: a tampered cursor would have been a 500.
+ */
+export const CursorTimestampSchema = Type.String({
+  format: 'date-time',
+  pattern: '^(?!0000)\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$',
+});
 
 /** Cursors are opaque to clients: base64url JSON of the last row's sort key. */
 export function encodeCursor(position: unknown): string {
@@ -17,7 +28,8 @@ export function decodeCursor<T extends TSchema>(cursor: string, schema: T): Stat
   } catch {
     decoded = undefined;
   }
-  if (decoded === undefined || !Value.Check(schema, decoded)) {
+  // The same rule as for every other request part: a cursor is input too, only encoded.
+  if (decoded === undefined || findUnstorableText(decoded, '').length > 0 || !Value.Check(schema, decoded)) {
     throw new AppError('REQUEST_VALIDATION_FAILED', 'The cursor is not valid', {
       errors: [{ path: '/querystring/cursor', message: 'is not a cursor this list issued' }],
     });

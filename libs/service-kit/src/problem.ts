@@ -22,6 +22,8 @@ export function buildProblem(
   };
 }
 
+const DEFAULT_CHALLENGE = 'Bearer realm="shop"';
+
 /** Sends a problem+json reply. Serialised by hand: it must work even when no route matched. */
 export function sendProblem(
   request: FastifyRequest,
@@ -33,5 +35,8 @@ export function sendProblem(
   const problem = buildProblem(request, code, detail, errors);
   // Also here, for the errors raised before any onRequest hook could set it.
   reply.header(REQUEST_ID_HEADER, problem.requestId);
+  // RFC 9110 §15.5.2: a 401 must carry a challenge, also where it says "wrong password" rather
+  // than "no token" (login, refresh); the raiser's more precise challenge wins.
+  if (problem.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', DEFAULT_CHALLENGE);
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(problem);
 }

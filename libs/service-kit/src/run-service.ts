@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import type { Tracing } from '@shop/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config';
 import { serveMetrics, type MetricsConfig, type MetricsServer } from './metrics';
@@ -10,7 +11,11 @@ export interface Runnable {
   graceMs: number;
   /** Where `/metrics` is served (the management port), from the app's config; off when `METRICS_ENABLED` is false. */
   metrics?: MetricsConfig;
+  /** Spans still buffered are exported after the service closed. */
+  tracing?: Tracing | null;
 }
+
+const CLEAN_UP_MS = 5_000;
 
 /**
  * What every `main.ts` does: build, listen, and on SIGINT/SIGTERM stop taking requests, let
@@ -31,13 +36,15 @@ export async function runService(start: () => Promise<Runnable>): Promise<void> 
     process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-  const { app, host, port, graceMs, metrics } = runnable;
+  const { app, host, port, graceMs, tracing, metrics } = runnable;
   let metricsServer: MetricsServer | undefined;
-  closeWithGrace({ delay: graceMs }, async ({ signal, err }) => {
+  // The drain inside close() ends by the grace period; the rest (consumers, database) gets a little more.
+  closeWithGrace({ delay: graceMs + CLEAN_UP_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down gracefully');
     await app.close();
     await metricsServer?.close();
+    await tracing?.shutdown();
   });
   await app.listen({ host, port });
   if (metrics?.METRICS_ENABLED) {

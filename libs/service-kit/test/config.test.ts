@@ -35,7 +35,7 @@ t.test('converts strings to the schema types and applies defaults', async (t) =>
     DATABASE_URL: 'postgres://svc@127.0.0.1:5432/svc',
     REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: '',
-    TRUST_PROXY: 'loopback,linklocal,uniquelocal',
+    TRUST_PROXY: 'false',
     SHUTDOWN_GRACE_MS: 2500,
     PORT: 8080,
     FEATURE_ENABLED: true,

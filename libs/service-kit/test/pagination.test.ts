@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import t from 'tap';
-import { AppError, createService, decodeCursor, encodeCursor, setNextLink } from '../src/index';
+import { AppError, createService, CursorTimestampSchema, decodeCursor, encodeCursor, setNextLink } from '../src/index';
 import { captureLogs, problemOf } from './helper';
 
 const PositionSchema = Type.Tuple([Type.String({ format: 'date-time' }), Type.String({ format: 'uuid' })]);
@@ -68,4 +68,16 @@ t.test('setNextLink', async (t) => {
   const bad = await app.inject({ method: 'GET', url: '/bad-cursor' });
   t.equal(bad.statusCode, 400);
   t.match(problemOf(bad), { code: 'REQUEST_VALIDATION_FAILED', errors: [{ path: '/querystring/cursor' }] });
+});
+
+t.test('cursor values obey the rules of every other input: storable text, times PostgreSQL can hold', async (t) => {
+  const NameSchema = Type.Tuple([Type.String(), Type.String({ format: 'uuid' })]);
+  for (const name of ['a\u0000b', 'a\ud800b']) {
+    t.throws(() => decodeCursor(encodeCursor([name, position[1]]), NameSchema), { code: 'REQUEST_VALIDATION_FAILED' }, JSON.stringify(name));
+  }
+  const TimeSchema = Type.Tuple([CursorTimestampSchema, Type.String({ format: 'uuid' })]);
+  t.same(decodeCursor(encodeCursor(position), TimeSchema), position);
+  for (const time of ['0000-01-01T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-05-01T10:20:30Z', '+275760-09-13T00:00:00.000Z', '2024-05-01T10:20:30.123+01:00']) {
+    t.throws(() => decodeCursor(encodeCursor([time, position[1]]), TimeSchema), { code: 'REQUEST_VALIDATION_FAILED' }, time);
+  }
 });

@@ -4,4 +4,6 @@ export { buildTestService, type BuildTestServiceOptions, type TestServiceEnv } f
 export { createTestTokenIssuer, TEST_ISSUER, TEST_AUDIENCE, type TestTokenIssuer } from './test-tokens';
 export { waitFor } from './wait-for';
 export { startPrivateRedis, type PrivateRedis } from './private-redis';
+export { startKeepAliveLoad, type KeepAliveLoad, type KeepAliveLoadOptions, type LoadReport, type LoadRequest, type LoadResponse } from './keep-alive-load';
+export { startNoopOtlpCollector, type NoopOtlpCollector } from './noop-otlp-collector';
 export { parsePrometheusText, scrapeMetrics, MetricsScrape, type MetricSample } from './metrics';

@@ -12,8 +12,20 @@ export interface TestTokenIssuer {
   jwks: { keys: JWK[] };
   /** Verification keys for `installTokenVerifier` (no HTTP needed). */
   verificationKeys: JWTVerifyGetKey;
-  /** A valid access token for a user of this role (or explicit scopes). */
-  tokenFor(subject: { userId?: string; role?: Role | 'service'; scopes?: Scope[]; ttlSeconds?: number }): Promise<string>;
+  /**
+   * A valid access token for a user of this role (or explicit scopes). `grantId` (the `sid`:
+   * session or API key), `authzVersion` (`ver`) and, for `service`, `ownerId` (the key's creator)
+   * tie it to the authorization state, as auth's tokens are.
+   */
+  tokenFor(subject: {
+    userId?: string;
+    role?: Role | 'service';
+    scopes?: Scope[];
+    ttlSeconds?: number;
+    grantId?: string;
+    authzVersion?: number;
+    ownerId?: string;
+  }): Promise<string>;
 }
 
 /**
@@ -30,10 +42,10 @@ export async function createTestTokenIssuer(): Promise<TestTokenIssuer> {
     audience: TEST_AUDIENCE,
     jwks,
     verificationKeys: createLocalJWKSet(jwks),
-    async tokenFor({ userId = randomUUID(), role = 'customer', scopes, ttlSeconds = 900 }) {
+    async tokenFor({ userId = randomUUID(), role = 'customer', scopes, ttlSeconds = 900, grantId = randomUUID(), authzVersion = 0, ownerId }) {
       const granted = scopes ?? (role === 'service' ? [] : ScopesOfRole[role]);
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ role, scope: granted.join(' ') })
+      return new SignJWT({ role, scope: granted.join(' '), sid: grantId, ver: authzVersion, ...(ownerId === undefined ? {} : { owner: ownerId }) })
         .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid })
         .setIssuer(TEST_ISSUER)
         .setAudience(TEST_AUDIENCE)

@@ -1,6 +1,7 @@
 import type { Scope } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { AuthorizationFreshness } from './authorization-freshness';
 import type { Principal } from './principal';
 import { VerifiedTokenCache } from './verified-token-cache';
 import { InvalidTokenError, KeysUnavailableError, type AccessTokenPolicy } from './verify-access-token';
@@ -26,6 +27,12 @@ export interface TokenVerifierOptions extends AccessTokenPolicy {
    * token many times; a map lookup instead of a signature check is most of a read's cost.
    */
   cacheMaxEntries?: number;
+  /**
+   * Checks every token against its owner's current authorization state (role changes, disabled
+   * accounts, signed-out sessions, revoked keys). null only where no such state exists (tests of
+   * the verification alone): every service passes one.
+   */
+  freshness: AuthorizationFreshness | null;
 }
 
 /**
@@ -50,8 +57,9 @@ export function installTokenVerifier(app: FastifyInstance, options: TokenVerifie
         headers: { 'www-authenticate': challenge('invalid_request', 'malformed Authorization header') },
       });
     }
+    let principal: Principal;
     try {
-      request.principal = await tokens.verify(match[1]);
+      principal = await tokens.verify(match[1]);
     } catch (error) {
       if (error instanceof KeysUnavailableError) {
         request.log.error({ err: error.cause }, 'token verification keys unavailable');
@@ -61,6 +69,9 @@ export function installTokenVerifier(app: FastifyInstance, options: TokenVerifie
       request.log.info({ reason }, 'access token refused');
       throw new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': challenge('invalid_token', reason) } });
     }
+    // Signature and claims hold; whether the owner's rights still do is another question.
+    await options.freshness?.authorize(principal);
+    request.principal = principal;
   });
 
   const requireAuth: onRequestAsyncHookHandler = async function (request: FastifyRequest, _reply: FastifyReply) {

@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_TYPE, Scopes, type Scope } from '@shop/contracts';
+import { ACCESS_TOKEN_TYPE, API_KEY_ROLE, MAX_ACCESS_TOKEN_LIFETIME_SECONDS, Scopes, type Scope } from '@shop/contracts';
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Principal } from './principal';
 
@@ -9,7 +9,17 @@ export interface AccessTokenPolicy {
   audience: string;
   /** Pinned: a token signed with any other algorithm is refused, whatever its header says. */
   algorithms: string[];
+  /**
+   * The longest lifetime (`exp - iat`) accepted, whatever the signature says (default: the
+   * contract's 15 minutes). The freshness check relies on it: authorization changes are kept in
+   * Redis only this long, because no token older than that can still be alive.
+   */
+  maxLifetimeSeconds?: number;
 }
+
+/** Clocks differ a little between auth and its verifiers; more than this is a token from the future. */
+const CLOCK_SKEW_SECONDS = 60;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The token could not be verified because the keys could not be fetched: not the caller's fault. */
 export class KeysUnavailableError extends Error {}
@@ -34,9 +44,22 @@ export async function verifyAccessToken(token: string, policy: AccessTokenPolicy
     }
     throw new InvalidTokenError(describe(error), { cause: error });
   }
-  const { sub, role, scope, jti } = payload;
+  const { sub, role, scope, jti, sid, ver, owner, iat, exp } = payload;
   if (typeof sub !== 'string' || typeof role !== 'string' || typeof jti !== 'string') {
     throw new InvalidTokenError('the token lacks sub, role or jti');
+  }
+  // Both are required claims, checked as numbers by jwtVerify.
+  const issuedAt = iat!;
+  const expiresAt = exp!;
+  const maxLifetime = policy.maxLifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME_SECONDS;
+  if (expiresAt - issuedAt > maxLifetime) throw new InvalidTokenError(`the token lives longer than ${maxLifetime} seconds`);
+  if (issuedAt > Math.floor(Date.now() / 1000) + CLOCK_SKEW_SECONDS) throw new InvalidTokenError('the token was issued in the future');
+  if ((sid !== undefined && typeof sid !== 'string') || (ver !== undefined && !(Number.isSafeInteger(ver) && (ver as number) >= 0))) {
+    throw new InvalidTokenError("the token's sid or ver claim is not acceptable");
+  }
+  const kind = role === API_KEY_ROLE ? 'api-key' : 'user';
+  if (owner !== undefined && (kind !== 'api-key' || typeof owner !== 'string' || !UUID.test(owner))) {
+    throw new InvalidTokenError("the token's owner claim is not acceptable");
   }
   const scopes = typeof scope === 'string' && scope !== '' ? scope.split(' ') : [];
   return {
@@ -45,6 +68,11 @@ export async function verifyAccessToken(token: string, policy: AccessTokenPolicy
     // Tolerant reader: scopes this service does not know grant nothing here.
     scopes: scopes.filter((value): value is Scope => KNOWN_SCOPES.has(value)),
     tokenId: jti,
+    kind,
+    ownerId: typeof owner === 'string' ? owner : sub,
+    grantId: typeof sid === 'string' ? sid : null,
+    authzVersion: typeof ver === 'number' ? ver : 0,
+    expiresAtMs: expiresAt * 1000,
   };
 }
 

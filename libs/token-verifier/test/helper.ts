@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createService, type ServiceInstance } from '@shop/service-kit';
 import { Type } from '@sinclair/typebox';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { installTokenVerifier, remoteJwks } from '../src/index';
+import { installTokenVerifier, remoteJwks, type AuthorizationFreshness } from '../src/index';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -122,7 +122,7 @@ export interface LogLine {
  * A service that verifies tokens the way catalog and orders do, with a public route, a route
  * for any signed-in caller and one that needs `catalog:write`.
  */
-export async function buildVerifyingApp(t: Teardown, keys: JWTVerifyGetKey, options: { realm?: string } = {}): Promise<{ app: ServiceInstance; logs: LogLine[] }> {
+export async function buildVerifyingApp(t: Teardown, keys: JWTVerifyGetKey, options: { realm?: string; freshness?: AuthorizationFreshness } = {}): Promise<{ app: ServiceInstance; logs: LogLine[] }> {
   const logs: LogLine[] = [];
   const app = await createService({
     name: 'verifier-test',
@@ -133,7 +133,14 @@ export async function buildVerifyingApp(t: Teardown, keys: JWTVerifyGetKey, opti
     logStream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
   });
   t.teardown(() => app.close());
-  installTokenVerifier(app, { keys, issuer: ISSUER, audience: AUDIENCE, algorithms: ['EdDSA'], ...(options.realm ? { realm: options.realm } : {}) });
+  installTokenVerifier(app, {
+    keys,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithms: ['EdDSA'],
+    freshness: options.freshness ?? null,
+    ...(options.realm ? { realm: options.realm } : {}),
+  });
 
   app.get('/public', async (request) => ({ principal: request.principal }));
   app.get('/me', { onRequest: app.requireAuth }, async (request) => ({ principal: request.principal }));

@@ -20,7 +20,8 @@ t.test('a valid token exposes request.principal', async (t) => {
 
   const me = await app.inject({ method: 'GET', url: '/me', headers: bearer(token) });
   t.equal(me.statusCode, 200, me.body);
-  t.same(me.json().principal, { userId, role: 'admin', scopes: ['catalog:write', 'users:admin'], tokenId: jti }, 'scopes this service does not know grant nothing');
+  t.match(me.json().principal, { userId, role: 'admin', scopes: ['catalog:write', 'users:admin'], tokenId: jti, kind: 'user', ownerId: userId }, 'scopes this service does not know grant nothing');
+  t.same(me.json().principal.scopes, ['catalog:write', 'users:admin']);
 
   const created = await app.inject({ method: 'POST', url: '/products', headers: bearer(token), payload: { name: 'lamp' } });
   t.equal(created.statusCode, 201);

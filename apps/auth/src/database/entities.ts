@@ -7,6 +7,11 @@ export interface UserRow {
   name: string;
   passwordHash: string;
   role: Role;
+  /** Set while the account is disabled: no login, no refresh, no token or key of it works. */
+  disabledAt: Date | null;
+  /** Bumped on every change of the user's rights; tokens carry the version they were minted at. */
+  authzVersion: number;
+  authzChangedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -46,6 +51,9 @@ export const UserEntity = new EntitySchema<UserRow>({
     name: { type: 'text' },
     passwordHash: { type: 'text', name: 'password_hash' },
     role: { type: 'text' },
+    disabledAt: timestamp('disabled_at', true),
+    authzVersion: { type: 'integer', name: 'authz_version', default: 0 },
+    authzChangedAt: timestamp('authz_changed_at', true),
     createdAt: { ...timestamp('created_at'), createDate: true },
     updatedAt: { ...timestamp('updated_at'), updateDate: true },
   },

@@ -8,6 +8,19 @@ export interface IssuedAccessToken {
   expiresIn: number;
 }
 
+/** Who a token speaks for, and the authorization state it is minted from (see the freshness check). */
+export interface TokenSubject {
+  id: string;
+  role: string;
+  scopes: readonly Scope[];
+  /** The login session (refresh-token family) or the API key the token comes from. */
+  grantId: string;
+  /** The owner's authorization version now. */
+  authzVersion: number;
+  /** For an API key: its creator, whose current rights bound the key's. */
+  ownerId?: string;
+}
+
 /** Mints access tokens in the RFC 9068 profile: `typ: at+jwt`, `kid`, and the contract's claims. */
 export class AccessTokenIssuer {
   constructor(
@@ -15,9 +28,16 @@ export class AccessTokenIssuer {
     private readonly settings: { issuer: string; audience: string; ttlSeconds: number },
   ) {}
 
-  async issue(subject: { id: string; role: string; scopes: readonly Scope[] }, ttlSeconds = this.settings.ttlSeconds): Promise<IssuedAccessToken> {
+  async issue(subject: TokenSubject, ttlSeconds = this.settings.ttlSeconds): Promise<IssuedAccessToken> {
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await new SignJWT({ role: subject.role, scope: subject.scopes.join(' ') })
+    const claims = {
+      role: subject.role,
+      scope: subject.scopes.join(' '),
+      sid: subject.grantId,
+      ver: subject.authzVersion,
+      ...(subject.ownerId === undefined ? {} : { owner: subject.ownerId }),
+    };
+    const accessToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: this.keys.algorithm, typ: ACCESS_TOKEN_TYPE, kid: this.keys.kid })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)

@@ -1,9 +1,10 @@
-import type { ApiKey, ApiKeyCreateBody, ApiKeyCreated } from '@shop/contracts';
+import { ScopesOfRole, type ApiKey, type ApiKeyCreateBody, type ApiKeyCreated, type Scope } from '@shop/contracts';
 import { pageByCreation, type KeysetPage } from '@shop/db';
 import { AppError } from '@shop/service-kit';
 import { IsNull, type DataSource } from 'typeorm';
-import { ApiKeyEntity, type ApiKeyRow } from '../database';
+import { ApiKeyEntity, UserEntity, type ApiKeyRow, type UserRow } from '../database';
 import { hashSecret, newSecret } from './secrets';
+import { assertStillAdmin } from './users';
 
 const API_KEY_PREFIX = 'sk_';
 
@@ -17,8 +18,12 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-/** Creates a key. The secret is returned this once; only its hash is kept. */
+/**
+ * Creates a key. The secret is returned this once; only its hash is kept. The key is tied to its
+ * creator, who must be an admin now: it will never carry more than the creator may do.
+ */
 export async function createApiKey(db: DataSource, body: ApiKeyCreateBody, createdBy: string): Promise<ApiKeyCreated> {
+  await assertStillAdmin(db.manager, createdBy);
   const key = newSecret(API_KEY_PREFIX);
   const row = await db.getRepository(ApiKeyEntity).save({
     name: body.name.trim(),
@@ -40,11 +45,27 @@ export async function revokeApiKey(db: DataSource, id: string): Promise<void> {
   if (!result.affected) throw new AppError('AUTH_API_KEY_NOT_FOUND');
 }
 
-/** The live key behind a presented secret, or an error. Records when it was last used. */
-export async function authenticateApiKey(db: DataSource, key: string): Promise<ApiKeyRow> {
+export interface AuthenticatedApiKey {
+  key: ApiKeyRow;
+  creator: UserRow;
+  /** What the key may do now: its scopes that its creator still holds. */
+  effectiveScopes: Scope[];
+}
+
+/**
+ * The live key behind a presented secret, with what it may do now, or an error. A key acts for
+ * its creator: it never carries more than the creator currently may (its scopes ∩ the creator's
+ * role's), and it stops working while the creator is disabled or gone. Records when it was last used.
+ */
+export async function authenticateApiKey(db: DataSource, presented: string): Promise<AuthenticatedApiKey> {
   const keys = db.getRepository(ApiKeyEntity);
-  const row = await keys.findOneBy({ keyHash: hashSecret(key), revokedAt: IsNull() });
-  if (!row) throw new AppError('AUTH_API_KEY_INVALID', 'The API key is unknown or revoked');
-  await keys.update({ id: row.id }, { lastUsedAt: new Date() });
-  return row;
+  const key = await keys.findOneBy({ keyHash: hashSecret(presented), revokedAt: IsNull() });
+  if (!key) throw new AppError('AUTH_API_KEY_INVALID', 'The API key is unknown or revoked');
+  const creator = key.createdBy === null ? null : await db.getRepository(UserEntity).findOneBy({ id: key.createdBy });
+  if (!creator || creator.disabledAt !== null) {
+    throw new AppError('AUTH_API_KEY_INVALID', "The API key's creator is disabled or no longer exists");
+  }
+  await keys.update({ id: key.id }, { lastUsedAt: new Date() });
+  const creatorScopes = new Set<Scope>(ScopesOfRole[creator.role]);
+  return { key, creator, effectiveScopes: key.scopes.filter((scope) => creatorScopes.has(scope)) };
 }

@@ -11,7 +11,9 @@ export async function ensureBootstrapAdmin(db: DataSource, hasher: PasswordHashe
   const rows: { inserted: boolean }[] = await db.query(
     `INSERT INTO users (email, name, password_hash, role)
      VALUES ($1, 'Administrator', $2, 'admin')
-     ON CONFLICT (email) DO UPDATE SET role = 'admin', updated_at = now() WHERE users.role <> 'admin'
+     ON CONFLICT (email) DO UPDATE
+       SET role = 'admin', authz_version = users.authz_version + 1, authz_changed_at = now(), updated_at = now()
+       WHERE users.role <> 'admin'
      RETURNING (xmax = 0) AS inserted`,
     [normalizeEmail(admin.email), passwordHash],
   );

@@ -7,24 +7,32 @@ import { hashSecret, newSecret } from './secrets';
 
 const REFRESH_TOKEN_PREFIX = 'rt_';
 
+export interface IssuedRefreshToken {
+  refreshToken: string;
+  /** The session: access tokens minted with this family carry it as `sid`, and die when it is revoked. */
+  familyId: string;
+}
+
 /** Starts a new family (a login) or continues one (a rotation) with a fresh opaque token. */
 export async function issueRefreshToken(
   manager: EntityManager,
   options: { userId: string; ttlSeconds: number; familyId?: string },
-): Promise<string> {
-  const token = newSecret(REFRESH_TOKEN_PREFIX);
+): Promise<IssuedRefreshToken> {
+  const refreshToken = newSecret(REFRESH_TOKEN_PREFIX);
+  const familyId = options.familyId ?? randomUUID();
   await manager.getRepository(RefreshTokenEntity).insert({
-    familyId: options.familyId ?? randomUUID(),
+    familyId,
     userId: options.userId,
-    tokenHash: hashSecret(token),
+    tokenHash: hashSecret(refreshToken),
     expiresAt: new Date(Date.now() + options.ttlSeconds * 1000),
   });
-  return token;
+  return { refreshToken, familyId };
 }
 
 type RotationOutcome =
-  | { kind: 'rotated'; user: UserRow; refreshToken: string }
-  | { kind: 'reused' }
+  | { kind: 'rotated'; user: UserRow; issued: IssuedRefreshToken }
+  | { kind: 'reused'; familyId: string }
+  | { kind: 'disabled' }
   | { kind: 'invalid' };
 
 /**
@@ -32,7 +40,12 @@ type RotationOutcome =
  * again means it was stolen (or the client is confused), so the whole family is revoked,
  * the newest token included, and the caller must log in again.
  */
-export async function rotateRefreshToken(db: DataSource, token: string, ttlSeconds: number): Promise<{ user: UserRow; refreshToken: string }> {
+export async function rotateRefreshToken(
+  db: DataSource,
+  token: string,
+  ttlSeconds: number,
+  onFamilyRevoked: (familyId: string) => Promise<void>,
+): Promise<{ user: UserRow; issued: IssuedRefreshToken }> {
   const outcome = await withTransaction(db, async (manager): Promise<RotationOutcome> => {
     const tokens = manager.getRepository(RefreshTokenEntity);
     // The row lock makes concurrent uses of one token line up: the second sees it used.
@@ -40,26 +53,39 @@ export async function rotateRefreshToken(db: DataSource, token: string, ttlSecon
     if (!row || row.revokedAt !== null) return { kind: 'invalid' };
     if (row.usedAt !== null) {
       await tokens.update({ familyId: row.familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
-      return { kind: 'reused' };
+      return { kind: 'reused', familyId: row.familyId };
     }
     if (row.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' };
     const user = await manager.getRepository(UserEntity).findOneBy({ id: row.userId });
     if (!user) return { kind: 'invalid' };
+    if (user.disabledAt !== null) return { kind: 'disabled' };
     await tokens.update({ id: row.id }, { usedAt: new Date() });
-    const refreshToken = await issueRefreshToken(manager, { userId: row.userId, familyId: row.familyId, ttlSeconds });
-    return { kind: 'rotated', user, refreshToken };
+    const issued = await issueRefreshToken(manager, { userId: row.userId, familyId: row.familyId, ttlSeconds });
+    return { kind: 'rotated', user, issued };
   });
   if (outcome.kind === 'rotated') return outcome;
+  if (outcome.kind === 'disabled') throw new AppError('AUTH_ACCOUNT_DISABLED');
+  // The stolen family's access tokens die too, not only its refresh tokens.
+  if (outcome.kind === 'reused') await onFamilyRevoked(outcome.familyId);
   throw new AppError(
     'AUTH_INVALID_REFRESH_TOKEN',
     outcome.kind === 'reused' ? 'This refresh token was already used; every session it belongs to is now signed out' : 'Log in again',
   );
 }
 
-/** Logout: the token's whole family stops working. Unknown tokens are ignored (nothing to reveal). */
-export async function revokeRefreshTokenFamily(db: DataSource, token: string): Promise<void> {
+/**
+ * Logout: the token's whole family stops working, and so do the access tokens minted from it
+ * (their `sid`). Unknown tokens are ignored (nothing to reveal). Returns the family, if any.
+ */
+export async function revokeRefreshTokenFamily(db: DataSource, token: string): Promise<string | null> {
   const tokens = db.getRepository(RefreshTokenEntity);
   const row = await tokens.findOneBy({ tokenHash: hashSecret(token) });
-  if (!row) return;
+  if (!row) return null;
   await tokens.update({ familyId: row.familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  return row.familyId;
+}
+
+/** Every session of a user ends (the account was disabled): re-enabling it does not revive them. */
+export async function revokeAllSessionsOf(manager: EntityManager, userId: string): Promise<void> {
+  await manager.getRepository(RefreshTokenEntity).update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
 }

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -45,6 +46,38 @@ export async function loadSigningKeys(source: { privateKey?: string | undefined;
     verificationKeys: createLocalJWKSet({ keys: published }),
     generated,
   };
+}
+
+/**
+ * DEV ONLY: the signing key kept in `file`, generated there (Ed25519, PKCS#8 PEM, mode 0600) when
+ * it does not exist yet, so a local stack's tokens survive a restarted or recreated auth. The key is
+ * written to a temporary name and linked into place, which fails if another instance got there
+ * first: every instance ends up with the same, complete key.
+ */
+export function keptDevelopmentKey(file: string): { pem: string; created: boolean } {
+  const existing = readIfPresent(file);
+  if (existing !== undefined) return { pem: existing, created: false };
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, pem, { mode: 0o600, flag: 'wx' });
+    linkSync(temporary, file);
+    return { pem, created: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { pem: readFileSync(file, 'utf8'), created: false };
+    throw new SigningKeyError(`cannot keep a development key in ${file}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SigningKeyError(`cannot read the development key in ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function parseKey(text: string, kind: 'private' | 'public'): KeyObject {

@@ -1,9 +1,10 @@
-import type { RegisterBody, Role, User } from '@shop/contracts';
+import type { ManagedUser, RegisterBody, User, UserPatch } from '@shop/contracts';
 import { isPgError, pageByCreation, PgErrorCodes, withTransaction, type KeysetPage } from '@shop/db';
 import { AppError } from '@shop/service-kit';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { UserEntity, type UserRow } from '../database';
 import type { PasswordHasher } from './passwords';
+import { revokeAllSessionsOf } from './refresh-tokens';
 
 /** Emails are compared case-insensitively: one person, one account. */
 export function normalizeEmail(email: string): string {
@@ -12,6 +13,11 @@ export function normalizeEmail(email: string): string {
 
 export function toUser(row: UserRow): User {
   return { id: row.id, email: row.email, name: row.name, role: row.role, createdAt: row.createdAt.toISOString() };
+}
+
+/** As administrators see a user: with the account's state. */
+export function toManagedUser(row: UserRow): ManagedUser {
+  return { ...toUser(row), disabled: row.disabledAt !== null };
 }
 
 export async function registerUser(db: DataSource, hasher: PasswordHasher, body: RegisterBody): Promise<UserRow> {
@@ -47,19 +53,45 @@ export function listUsers(db: DataSource, page: { limit: number; cursor?: string
   return pageByCreation(db.getRepository(UserEntity).createQueryBuilder('u'), page);
 }
 
-/** Changes a role. The last admin cannot be demoted: someone must be able to administer users. */
-export async function changeRole(db: DataSource, id: string, role: Role): Promise<UserRow> {
+/**
+ * The caller of an administrative change must hold `users:admin` now, not only when their token
+ * was minted: checked on the locked rows, so a demoted admin racing the freshness cache (or
+ * their own demotion) can never promote themselves back.
+ */
+export async function assertStillAdmin(manager: EntityManager, userId: string): Promise<void> {
+  const actor = await manager.getRepository(UserEntity).findOneBy({ id: userId });
+  if (!actor || actor.role !== 'admin' || actor.disabledAt !== null) {
+    throw new AppError('AUTH_SCOPE_REQUIRED', 'This needs the scope users:admin, which the caller no longer holds');
+  }
+}
+
+/**
+ * Changes a role, disables or re-enables an account. Any effective change bumps the user's
+ * authorization version, so every token minted before it stops working within seconds (see
+ * `AuthorizationPublisher`); disabling also ends every session. The last enabled admin can be
+ * neither demoted nor disabled: someone must be able to administer users.
+ */
+export async function updateUser(db: DataSource, actorId: string, id: string, patch: UserPatch): Promise<{ user: UserRow; changed: boolean }> {
   return withTransaction(db, async (manager) => {
     const users = manager.getRepository(UserEntity);
-    // Locking every admin row serialises concurrent demotions, so two cannot each leave the other.
+    // Locking every admin row serialises concurrent changes, so two admins cannot each remove the other.
     const admins = await users.createQueryBuilder('u').where("u.role = 'admin'").setLock('pessimistic_write').getMany();
+    await assertStillAdmin(manager, actorId);
     const user = await users.findOneBy({ id });
     if (!user) throw new AppError('AUTH_USER_NOT_FOUND');
-    if (user.role === role) return user;
-    if (user.role === 'admin' && admins.length <= 1) {
-      throw new AppError('AUTH_LAST_ADMIN', 'Promote another admin first');
+    const role = patch.role ?? user.role;
+    const disabled = patch.disabled ?? user.disabledAt !== null;
+    if (role === user.role && disabled === (user.disabledAt !== null)) return { user, changed: false };
+    const staysEnabledAdmin = role === 'admin' && !disabled;
+    const otherEnabledAdmins = admins.filter((admin) => admin.id !== user.id && admin.disabledAt === null);
+    if (!staysEnabledAdmin && otherEnabledAdmins.length === 0) {
+      throw new AppError('AUTH_LAST_ADMIN', 'Promote (or re-enable) another admin first');
     }
+    if (disabled && user.disabledAt === null) await revokeAllSessionsOf(manager, user.id);
     user.role = role;
-    return users.save(user);
+    user.disabledAt = disabled ? (user.disabledAt ?? new Date()) : null;
+    user.authzVersion += 1;
+    user.authzChangedAt = new Date();
+    return { user: await users.save(user), changed: true };
   });
 }

@@ -10,7 +10,7 @@ export function createAuthMetrics(registry: Registry) {
     }),
     loginThrottles: new Counter({
       name: 'auth_login_throttles_total',
-      help: 'Logins refused with 429 because the account or the address used up its failures.',
+      help: 'Logins refused with 429 because the (account, address) pair or the address used up its failures.',
       labelNames: ['scope'] as const,
       registers: [registry],
     }),

@@ -4,7 +4,7 @@ import t from 'tap';
 import { ADMIN, bearer, build, login, register, tokensFor } from '../helper';
 
 t.test('the management port shows logins, throttles, API-key exchanges and per-route series moving', async (t) => {
-  const { app } = await build(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2', LOGIN_MAX_FAILURES_PER_ADDRESS: '50' });
+  const { app } = await build(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: '2', LOGIN_MAX_FAILURES_PER_ADDRESS: '50' });
   const server = await serveMetrics(app, { host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close());
   const before = await scrapeMetrics(server.url);
@@ -24,7 +24,7 @@ t.test('the management port shows logins, throttles, API-key exchanges and per-r
 
   const after = await scrapeMetrics(server.url);
   t.equal(after.value('auth_login_failures_total'), 2);
-  t.equal(after.value('auth_login_throttles_total', { scope: 'account' }), 1);
+  t.equal(after.value('auth_login_throttles_total', { scope: 'account_address' }), 1);
   t.equal(after.value('auth_api_key_exchanges_total', { result: 'issued' }), 1);
   t.equal(after.value('auth_api_key_exchanges_total', { result: 'refused' }), 1);
   t.equal(after.value('http_request_duration_seconds_count', { route: '/v1/auth/login', method: 'POST', status_class: '4xx' }), 3);

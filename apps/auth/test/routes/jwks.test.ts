@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { remoteJwks, verifyAccessToken } from '@shop/token-verifier';
+import { createLocalJWKSet } from 'jose';
 import t from 'tap';
 import { ADMIN, build, tokensFor } from '../helper';
 
@@ -59,4 +61,37 @@ t.test('a key from a file; unusable keys are config errors', async (t) => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   await t.rejects(build(t, { JWT_PRIVATE_KEY: rsa }), { name: 'ConfigError', message: /Ed25519 or P-256/ });
   await t.rejects(build(t, { JWT_PRIVATE_KEY_FILE: `${dir}/missing.pem` }), { name: 'ConfigError', message: /cannot read/ });
+});
+
+t.test('DEV ONLY: a key kept in JWT_DEV_KEY_FILE is generated once, so tokens outlive a restart of auth', async (t) => {
+  const dir = t.testdir({});
+  const file = `${dir}/jwt-dev.pem`;
+  const first = await build(t, { JWT_DEV_KEY_FILE: file });
+  const { accessToken } = await tokensFor(first.app, ADMIN.email, ADMIN.password);
+  const kid = (await first.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys[0].kid;
+  t.equal(statSync(file).mode & 0o777, 0o600, 'only its owner reads it');
+  t.same(readdirSync(dir), ['jwt-dev.pem'], 'no temporary file is left behind');
+
+  // A second auth on the same file (a recreated container) signs with the same key and accepts the earlier token.
+  const second = await build(t, { JWT_DEV_KEY_FILE: file });
+  const published = (await second.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json();
+  t.equal(published.keys[0].kid, kid);
+  const principal = await verifyAccessToken(accessToken, {
+    keys: createLocalJWKSet(published),
+    issuer: second.config.JWT_ISSUER,
+    audience: second.config.JWT_AUDIENCE,
+    algorithms: ['EdDSA'],
+  });
+  t.match(principal, { role: 'admin' });
+
+  // A configured key always wins; the kept one is only a fallback.
+  const configured = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const withKey = await build(t, { JWT_DEV_KEY_FILE: file, JWT_PRIVATE_KEY: configured });
+  t.match((await withKey.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json().keys[0], { alg: 'ES256' });
+  t.equal(readFileSync(file, 'utf8').includes('PRIVATE KEY'), true, 'the kept key is left as it was');
+
+  await t.rejects(build(t, { JWT_DEV_KEY_FILE: `${dir}/missing-directory/jwt-dev.pem` }), { name: 'ConfigError', message: /JWT_DEV_KEY_FILE: cannot keep/ });
+  await t.rejects(build(t, { JWT_DEV_KEY_FILE: `${file}/below-a-file.pem` }), { name: 'ConfigError', message: /JWT_DEV_KEY_FILE: cannot read/ });
+  writeFileSync(`${dir}/garbage.pem`, 'not a key');
+  await t.rejects(build(t, { JWT_DEV_KEY_FILE: `${dir}/garbage.pem` }), { name: 'ConfigError', message: /neither a PEM nor a JWK/ });
 });

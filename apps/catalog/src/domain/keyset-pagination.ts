@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor } from '@shop/service-kit';
+import { PriceCentsSchema } from '@shop/contracts';
+import { CursorTimestampSchema, decodeCursor, encodeCursor } from '@shop/service-kit';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { DataSource } from 'typeorm';
 
@@ -69,9 +70,13 @@ export async function pageByKeyset<T extends { id: string }>(
   };
 }
 
-/** The sorts of a list by a creation time, a number and a name, each both ways. */
+/**
+ * The sorts of a list by a creation time, a price and a name, each both ways. A cursor's value is
+ * held to the bounds of the column it is compared with (a time PostgreSQL can hold, a price the
+ * contract allows), so a tampered cursor is a 400 and never an out-of-range error in SQL.
+ */
 export const keysetValueSchemas = {
-  timestamp: Type.String({ format: 'date-time' }),
-  integer: Type.Integer(),
+  timestamp: CursorTimestampSchema,
+  price: PriceCentsSchema,
   text: Type.String({ maxLength: 1_000 }),
 };

@@ -24,6 +24,8 @@ export function snapshotOf(row: ProductRow): ProductSnapshotV1 {
     tags: row.tags,
     stock: row.stock,
     version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
   };
 }
 

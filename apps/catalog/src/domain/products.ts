@@ -67,7 +67,7 @@ function byPrice(descending: boolean): KeysetSort<ProductRow> {
     column: 'price_cents',
     sqlType: 'integer',
     descending,
-    valueSchema: keysetValueSchemas.integer,
+    valueSchema: keysetValueSchemas.price,
     valueOf: (row) => row.priceCents,
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { deadLetterStream } from '@shop/events';
+import { listDeadLetters } from '@shop/events';
 import type { Teardown } from '@shop/testing';
 import type { Redis } from 'ioredis';
 import t from 'tap';
@@ -154,7 +154,7 @@ t.test('every event delivered twice is applied once', async (t) => {
   t.equal(count, 6);
 });
 
-t.test('poison events go to the dead letter; the events after them are still applied', async (t) => {
+t.test('poison events go to the dead letters table; the events after them are still applied', async (t) => {
   const { app, admin, orders, caughtUp } = await buildSaga(t);
   const product = await createProduct(app, admin, { stock: 10 });
   const envelope = (payload: object) => ({ id: randomUUID(), type: 'order.placed.v1', source: 'orders', occurredAt: new Date().toISOString(), payload });
@@ -170,14 +170,12 @@ t.test('poison events go to the dead letter; the events after them are still app
 
   t.same((await answered(app, good)).map((event) => event.type), ['stock.reserved.v1'], 'the good order behind the poison was answered');
   const dead = await eventually(async () => {
-    const entries = await orders.redis.xrange(deadLetterStream('catalog'), '-', '+');
-    return entries.length === 3 ? entries : undefined;
+    const letters = await listDeadLetters(app.db, 'catalog');
+    return letters.length === 3 ? letters : undefined;
   });
-  const reasons = dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]);
-  t.same(reasons, ['invalid_json', 'invalid_payload', 'handler_failed']);
-  const failed = dead[2]![1];
-  t.equal(failed[failed.indexOf('deliveries') + 1], '2', 'dead-lettered after EVENTS_MAX_DELIVERIES');
-  t.equal(JSON.parse(failed[failed.indexOf('event') + 1]!).id, unfillable.id);
+  t.same(dead.map((letter) => letter.reason), ['invalid_json', 'invalid_payload', 'handler_failed']);
+  t.equal(dead[2]!.deliveries, 2, 'dead-lettered after EVENTS_MAX_DELIVERIES');
+  t.equal(JSON.parse(dead[2]!.event).id, unfillable.id);
   await caughtUp();
   t.equal(await stockOf(app, product.id), 8, 'only the good order took stock');
   const [{ count }] = await app.db.query(`SELECT count(*)::int AS count FROM stock_reservations`);

@@ -7,8 +7,8 @@ import { build, createProduct, eventually, outboxEvents, type ProductJson } from
 const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
 
 function snapshotOf(product: ProductJson) {
-  const { id, sku, name, description, priceCents, currency, categoryId, tags, stock, version } = product;
-  return { productId: id, sku, name, description, priceCents, currency, categoryId, tags, stock, version };
+  const { id, sku, name, description, priceCents, currency, categoryId, tags, stock, version, createdAt, updatedAt } = product;
+  return { productId: id, sku, name, description, priceCents, currency, categoryId, tags, stock, version, createdAt, updatedAt };
 }
 
 t.test('every product change lands in the outbox with the change, and nothing else does', async (t) => {

@@ -28,6 +28,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   products: 'The product catalog.',
   categories: 'Product categories.',
   orders: 'Orders and their live updates.',
+  recommendations: 'Products bought together, and products for you, learnt from confirmed orders.',
 };
 
 const SECURED = [{ bearerAuth: [] }, { apiKeyAuth: [] }];

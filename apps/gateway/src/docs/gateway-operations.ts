@@ -77,7 +77,9 @@ export const ORDER_EVENTS_OPERATION: JsonObject = {
   description:
     'Open as a WebSocket (`Upgrade: websocket`). Authenticate with `Authorization: Bearer <token>` or, where a client cannot set headers ' +
     '(browsers), the `access_token` query parameter. The server then sends one JSON text message `{"type": "order.updated", "order": Order}` ' +
-    'each time one of your orders changes. A plain HTTP request gets 426.',
+    'each time one of your orders changes. A plain HTTP request gets 426. At most 5 sockets per user and 20 per client address ' +
+    '(configurable): one more gets 429 `GATEWAY_TOO_MANY_SOCKETS`. The server closes the socket with 4001 when the token expires or is ' +
+    'revoked (signed out, or your rights changed: reconnect with a fresh token), and with 4003 when the account is disabled.',
   tags: ['orders'],
   parameters: [
     {
@@ -90,6 +92,8 @@ export const ORDER_EVENTS_OPERATION: JsonObject = {
   ],
   responses: {
     '101': { description: 'Switching Protocols: the WebSocket is open' },
+    '403': problem('The account is disabled, or an API key (it has no orders of its own)'),
     '426': problem('Not a WebSocket upgrade request'),
+    '429': problem('Too many open WebSockets for this user or address'),
   },
 };

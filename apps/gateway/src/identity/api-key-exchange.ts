@@ -54,6 +54,11 @@ export class ApiKeyExchanger {
     return entry.accessToken;
   }
 
+  /** Drops the cached token of this key (it was revoked: its creator's rights changed), so the next request exchanges again. */
+  forget(apiKey: string): void {
+    this.entries.delete(hashOf(apiKey));
+  }
+
   /** An access token for the key; AUTH_API_KEY_INVALID when auth refuses it, UpstreamError when auth cannot answer. */
   exchange(apiKey: string, headers: Record<string, string>): Promise<string> {
     const hash = hashOf(apiKey);

@@ -1,5 +1,5 @@
 import { AppError } from '@shop/service-kit';
-import { InvalidTokenError, KeysUnavailableError, type VerifiedTokenCache } from '@shop/token-verifier';
+import { InvalidTokenError, KeysUnavailableError, refusalOf, type AuthorizationFreshness, type Principal, type VerifiedTokenCache } from '@shop/token-verifier';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { PublicRoute } from '../routes/route-table';
 import { UpstreamError } from '../upstream/upstream-error';
@@ -40,11 +40,16 @@ function refused(reason: string, error = 'invalid_token'): AppError {
  * key it did not know yet, and refuses anonymous requests to protected routes. A flood of bad
  * or random credentials is thus rate limited per address before it costs auth anything.
  *
+ * Every token is also checked against its owner's current rights (`AuthorizationFreshness`, the
+ * same rule as in every service): a revoked one is refused like a bad one, and a cached API-key
+ * token whose creator's rights changed is exchanged again (auth then grants what is left).
+ *
  * The services verify the forwarded token again; this only keeps bad requests away from them.
  */
 export class EdgeIdentity {
   constructor(
     private readonly tokens: VerifiedTokenCache,
+    private readonly freshness: AuthorizationFreshness | null,
     private readonly apiKeys: ApiKeyExchanger,
     private readonly exchangeHeaders: (request: FastifyRequest) => Record<string, string>,
   ) {}
@@ -63,7 +68,10 @@ export class EdgeIdentity {
         const accessToken = await this.exchange(request, credentials.pendingApiKey);
         credentials.pendingApiKey = undefined;
         credentials.accessToken = accessToken;
-        request.principal = await this.verifyExchanged(accessToken);
+        const principal = await this.verifyExchanged(accessToken);
+        const refusal = await this.refusalFor(principal);
+        if (refusal !== null) throw refusal;
+        request.principal = principal;
       }
       if (route.auth === 'required' && request.principal === null) {
         throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key', {
@@ -87,7 +95,14 @@ export class EdgeIdentity {
       }
       const cached = this.apiKeys.cached(apiKey);
       if (cached === undefined) return { pendingApiKey: apiKey };
-      request.principal = await this.verifyExchanged(cached);
+      const principal = await this.verifyExchanged(cached);
+      const refusal = await this.refusalFor(principal);
+      if (refusal?.code === 'AUTH_TOKEN_REVOKED') {
+        this.apiKeys.forget(apiKey);
+        return { pendingApiKey: apiKey };
+      }
+      if (refusal !== null) return { refusal };
+      request.principal = principal;
       return { accessToken: cached };
     }
 
@@ -102,9 +117,9 @@ export class EdgeIdentity {
       return { refusal: refused('access_token is empty', 'invalid_request') };
     }
 
+    let principal: Principal;
     try {
-      request.principal = await this.tokens.verify(token);
-      return { accessToken: token };
+      principal = await this.tokens.verify(token);
     } catch (error) {
       if (error instanceof KeysUnavailableError) {
         request.log.error({ err: error.cause }, 'token verification keys unavailable');
@@ -114,6 +129,18 @@ export class EdgeIdentity {
       request.log.info({ reason }, 'access token refused at the edge');
       return { refusal: refused(reason) };
     }
+    const refusal = await this.refusalFor(principal);
+    if (refusal !== null) {
+      request.log.info({ reason: refusal.detail }, 'access token refused at the edge: authorization changed');
+      return { refusal };
+    }
+    request.principal = principal;
+    return { accessToken: token };
+  }
+
+  private async refusalFor(principal: Principal): Promise<AppError | null> {
+    if (this.freshness === null) return null;
+    return refusalOf(await this.freshness.check(principal), principal);
   }
 
   private async exchange(request: FastifyRequest, apiKey: string): Promise<string> {

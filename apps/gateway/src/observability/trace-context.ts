@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { currentTraceCarrier } from '@shop/telemetry';
 
 /** W3C Trace Context, version 00: `00-<trace-id>-<parent-id>-<flags>`. */
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
@@ -9,6 +10,21 @@ export interface TraceContext {
   traceId: string;
   /** The header to send upstream: same trace, the gateway's hop as parent. */
   traceparent: string;
+  /**
+   * OpenTelemetry traces this request: undici's instrumentation sends the upstream call's own span
+   * as the parent, so the gateway must not add a second `traceparent` to what undici sends.
+   */
+  instrumented: boolean;
+}
+
+/**
+ * The trace a request travels under: OpenTelemetry's request span when tracing is on (it has
+ * already continued the caller's `traceparent`), else the gateway's own hop (`continueTrace`).
+ */
+export function traceOfRequest(offered: string | string[] | undefined): TraceContext {
+  const carrier = currentTraceCarrier();
+  if (carrier?.traceparent) return { traceId: carrier.traceparent.slice(3, 35), traceparent: carrier.traceparent, instrumented: true };
+  return continueTrace(offered);
 }
 
 /**
@@ -21,11 +37,11 @@ export function continueTrace(offered: string | string[] | undefined): TraceCont
     const [, version, traceId, parentId, flags, rest] = match as unknown as [string, string, string, string, string, string | undefined];
     // Version ff is forbidden; version 00 has nothing after the flags.
     const valid = version !== 'ff' && traceId !== ZERO_TRACE_ID && parentId !== ZERO_PARENT_ID && (version !== '00' || rest === undefined);
-    if (valid) return { traceId, traceparent: `00-${traceId}-${newSpanId()}-${flags}` };
+    if (valid) return { traceId, traceparent: `00-${traceId}-${newSpanId()}-${flags}`, instrumented: false };
   }
   let traceId = randomHex(16);
   while (traceId === ZERO_TRACE_ID) traceId = randomHex(16);
-  return { traceId, traceparent: `00-${traceId}-${newSpanId()}-01` };
+  return { traceId, traceparent: `00-${traceId}-${newSpanId()}-01`, instrumented: false };
 }
 
 /** Random bytes drawn in batches: one call to the generator per 512 ids instead of one each. */

@@ -5,7 +5,7 @@
  * Taken from the public API contract; the OpenAPI document is filtered to exactly these.
  */
 
-export type UpstreamName = 'auth' | 'catalog' | 'orders';
+export type UpstreamName = 'auth' | 'catalog' | 'orders' | 'recommendations';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface PublicRoute {
@@ -40,7 +40,7 @@ const entries: Entry[] = [
   ['GET', '/v1/auth/api-keys', 'auth', 'listApiKeys', 'List API keys'],
   ['DELETE', '/v1/auth/api-keys/:id', 'auth', 'revokeApiKey', 'Revoke an API key'],
   ['GET', '/v1/users', 'auth', 'listUsers', 'List users'],
-  ['PATCH', '/v1/users/:id', 'auth', 'changeUserRole', "Change a user's role"],
+  ['PATCH', '/v1/users/:id', 'auth', 'updateUser', "Change a user's role, or disable or re-enable the account"],
   ['GET', '/.well-known/jwks.json', 'auth', 'getJwks', 'Public keys that verify access tokens', { auth: 'optional' }],
 
   // catalog
@@ -62,6 +62,10 @@ const entries: Entry[] = [
   ['GET', '/v1/orders/events', 'orders', 'orderEvents', 'Order updates, as a WebSocket', { websocket: true }],
   ['GET', '/v1/orders/:id', 'orders', 'getOrder', 'An order'],
   ['POST', '/v1/orders/:id/cancel', 'orders', 'cancelOrder', 'Cancel an order'],
+
+  // recommendations
+  ['GET', '/v1/products/:id/recommendations', 'recommendations', 'getProductRecommendations', 'Products bought together with this one', { auth: 'optional' }],
+  ['GET', '/v1/recommendations', 'recommendations', 'getRecommendations', 'Products for the signed-in customer'],
 ];
 
 export const PUBLIC_ROUTES: readonly PublicRoute[] = entries.map(([method, path, upstream, operationId, summary, options = {}]) => ({

@@ -46,7 +46,8 @@ const NOT_FORWARDED_TO_CLIENT = new Set([
 
 export interface ForwardingContext {
   requestId: string;
-  traceparent: string;
+  /** Undefined when undici's instrumentation adds it (tracing on). */
+  traceparent: string | undefined;
   /** The caller's address as the gateway established it (trusting only its own proxies). */
   clientAddress: string;
   protocol: string;
@@ -71,7 +72,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
     headers[name] = value;
   }
   headers['x-request-id'] = context.requestId;
-  headers.traceparent = context.traceparent;
+  if (context.traceparent !== undefined) headers.traceparent = context.traceparent;
   // Only the address the gateway vouches for: a client cannot smuggle one in through its own header.
   headers['x-forwarded-for'] = context.clientAddress;
   headers['x-forwarded-proto'] = context.protocol;
@@ -80,12 +81,21 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
   return headers;
 }
 
-export function clientResponseHeaders(upstream: IncomingHttpHeaders): Record<string, string | string[]> {
+/** Framing of content that a 204 or 304 does not have; a HEAD answer keeps its Content-Length (the GET's). */
+const NO_CONTENT_FRAMING = new Set(['content-length', 'content-type', 'content-encoding', 'content-range']);
+
+/**
+ * The service's response headers as the client gets them. `withoutContent`: a 204 or 304, whose
+ * framing headers are dropped whatever the service sent (a 304's Content-Length may only be the
+ * 200's, which the gateway cannot check); the validators (ETag, Cache-Control, Vary, ...) stay.
+ */
+export function clientResponseHeaders(upstream: IncomingHttpHeaders, withoutContent = false): Record<string, string | string[]> {
   const extraHopByHop = connectionTokens(upstream);
   const headers: Record<string, string | string[]> = {};
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || NOT_FORWARDED_TO_CLIENT.has(name) || extraHopByHop?.has(name)) continue;
+    if (withoutContent && NO_CONTENT_FRAMING.has(name)) continue;
     headers[name] = value;
   }
   return headers;

@@ -12,7 +12,7 @@ export interface UpstreamOptions {
   connections: number;
   connectTimeoutMs: number;
   keepAliveMs: number;
-  breaker: { failureThreshold: number; resetMs: number };
+  breaker: { failureThreshold: number; resetMs: number; maxResetMs?: number };
   retry: { max: number; baseDelayMs: number; budgetRatio: number; budgetBurst: number };
 }
 
@@ -37,8 +37,15 @@ export interface UpstreamResponse {
 
 /** Failures that tell the breaker the service is in trouble (not a client's bad request). */
 const UNHEALTHY_STATUS = new Set([502, 503, 504]);
+/** Answers that never carry content, whatever their headers claim (RFC 9110 §6.4.1, §9.3.2). */
+export function isBodiless(method: string, statusCode: number): boolean {
+  return method === 'HEAD' || statusCode === 204 || statusCode === 304 || (statusCode >= 100 && statusCode < 200);
+}
+
 /** Worth another attempt: the connection failed, so the request most likely did not run. */
 const RETRYABLE_FAILURES = new Set<UpstreamFailure>(['unavailable', 'bad-response']);
+/** How long closing waits for exchanges in flight before aborting them. */
+const CLOSE_WAIT_MS = 1_000;
 
 /**
  * One service behind the gateway: a keep-alive connection pool, a circuit breaker, and a retry
@@ -149,8 +156,17 @@ export class Upstream {
     }
   }
 
+  /**
+   * Lets the exchanges still in flight finish for a moment, then aborts them: by now the
+   * server's drain has answered or cut their clients, and an upstream that is slow to answer
+   * must not hold the process past its grace period.
+   */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    let timer: NodeJS.Timeout | undefined;
+    const closed = this.pool.close().then(() => 'closed', () => 'failed');
+    const outcome = await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS, 'waited')))]);
+    clearTimeout(timer);
+    if (outcome !== 'closed') await this.pool.destroy();
   }
 
   /**
@@ -162,6 +178,7 @@ export class Upstream {
   private dispatch(request: UpstreamRequest): Promise<Omit<UpstreamResponse, 'attempts'>> {
     return new Promise((resolve, reject) => {
       let statusCode = 0;
+      let headersArrived = false;
       let headers: IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
       this.pool.dispatch(
@@ -179,6 +196,7 @@ export class Upstream {
           onResponseStart(_controller, code, responseHeaders) {
             statusCode = code;
             headers = responseHeaders;
+            headersArrived = true;
           },
           onResponseData(_controller, chunk) {
             chunks.push(chunk);
@@ -187,6 +205,16 @@ export class Upstream {
             resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
           },
           onResponseError(_controller, error) {
+            // A 304 may carry the Content-Length its 200 would have had (RFC 9110 §8.6), and a
+            // sloppy service sends one on a 204 too; undici reads no content for either (right)
+            // and then calls the missing bytes a mismatch (wrong for these statuses). The answer
+            // itself is complete. undici has closed that connection already, so nothing the
+            // service may have sent after the head can be mistaken for the next answer.
+            const code = (error as { code?: unknown }).code;
+            if (headersArrived && code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && isBodiless(request.method, statusCode)) {
+              resolve({ statusCode, headers, body: Buffer.alloc(0) });
+              return;
+            }
             reject(error);
           },
         },

@@ -9,7 +9,7 @@ import t from 'tap';
 import { assembleOpenApi, type OpenApiDocument } from '../../src/docs/assemble-openapi';
 import { GATEWAY_OPERATIONS } from '../../src/docs/gateway-operations';
 import { PUBLIC_ROUTES, openApiPathOf } from '../../src/routes/route-table';
-import { startFakeCatalog, startFakeOrders } from '../fake-services';
+import { startFakeCatalog, startFakeOrders, startFakeRecommendations } from '../fake-services';
 import { buildGateway, startRealAuth } from '../helper';
 
 const GATEWAY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,8 +47,15 @@ function operationsOf(document: OpenApiDocument): { method: string; path: string
 }
 
 t.test('the document of the whole public API', async (t) => {
-  const [auth, catalog, orders] = await Promise.all([startRealAuth(t), startFakeCatalog(t), startFakeOrders(t)]);
-  const { app } = await buildGateway(t, { auth: auth.url, catalog: catalog.url, orders: orders.url, issuer: null, env: { DOCS_CACHE_MS: '0' } });
+  const [auth, catalog, orders, recommendations] = await Promise.all([startRealAuth(t), startFakeCatalog(t), startFakeOrders(t), startFakeRecommendations(t)]);
+  const { app } = await buildGateway(t, {
+    auth: auth.url,
+    catalog: catalog.url,
+    orders: orders.url,
+    recommendations: recommendations.url,
+    issuer: null,
+    env: { DOCS_CACHE_MS: '0' },
+  });
   const served = await app.inject({ method: 'GET', url: '/docs/openapi.json' });
   t.equal(served.statusCode, 200);
   const document = served.json<OpenApiDocument>();
@@ -102,7 +109,10 @@ t.test('the document of the whole public API', async (t) => {
     t.equal(document.paths['/v1/products/{id}']!.get!.summary, 'A product, with its ETag', "the catalog's own words");
     t.match(document.paths['/v1/orders/events']!.get!, { operationId: 'orderEvents', responses: { '101': {} } });
     const schemas = document.components!.schemas!;
-    for (const name of ['User', 'ApiKey', 'Product', 'Category', 'Problem', 'ProblemFieldError']) t.ok(schemas[name], `schema ${name}`);
+    for (const name of ['ManagedUser', 'ApiKey', 'Product', 'Category', 'Problem', 'ProblemFieldError', 'RecommendedItem']) t.ok(schemas[name], `schema ${name}`);
+    t.notOk(schemas['recommendations-Product'], 'the product of a recommendation is the catalog\'s Product, kept once');
+    t.match(document.paths['/v1/products/{id}/recommendations']!.get!, { operationId: 'getProductRecommendations', summary: 'Products bought together with this one', security: [] });
+    t.same(document.paths['/v1/recommendations']!.get!.security, [{ bearerAuth: [] }, { apiKeyAuth: [] }], 'for the signed-in customer');
     t.notOk(Object.keys(schemas).some((name) => /^(auth|catalog|orders)?-?def-\d+$/.test(name)), 'no generated def-N names');
     t.same(document.paths['/v1/auth/me']!.get!.security, [{ bearerAuth: [] }, { apiKeyAuth: [] }], 'protected: a token or an API key');
     t.same(document.paths['/v1/products']!.get!.security, [], 'public');

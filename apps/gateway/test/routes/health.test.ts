@@ -12,12 +12,13 @@ t.test('health and readiness', async (t) => {
     });
   });
   const orders = await startFakeUpstream(t, 'orders');
-  const { app } = await buildGateway(t, { auth: auth.url, catalog: catalog.url, orders: orders.url });
+  const recommendations = await startFakeUpstream(t, 'recommendations');
+  const { app } = await buildGateway(t, { auth: auth.url, catalog: catalog.url, orders: orders.url, recommendations: recommendations.url });
 
   t.test('ready when every upstream says it is ready', async (t) => {
     const response = await app.inject({ method: 'GET', url: '/health/ready' });
     t.equal(response.statusCode, 200);
-    t.same(response.json(), { status: 'ready', checks: { redis: 'ok', auth: 'ok', catalog: 'ok', orders: 'ok' } });
+    t.same(response.json(), { status: 'ready', checks: { redis: 'ok', auth: 'ok', catalog: 'ok', orders: 'ok', recommendations: 'ok' } });
   });
 
   t.test("503 naming the upstream that is not ready (its own readiness is asked)", async (t) => {
@@ -33,7 +34,7 @@ t.test('health and readiness', async (t) => {
     t.equal((await alone.inject({ method: 'GET', url: '/health' })).statusCode, 200);
     const ready = await alone.inject({ method: 'GET', url: '/health/ready' });
     t.equal(ready.statusCode, 503);
-    t.equal(problemOf(ready).detail, 'Not ready: auth, catalog, orders');
+    t.equal(problemOf(ready).detail, 'Not ready: auth, catalog, orders, recommendations');
   });
 });
 

@@ -132,3 +132,43 @@ t.test('the orders service is down: a prompt 503 instead of an upgrade', async (
   t.equal(refused.statusCode, 503);
   t.equal(JSON.parse(refused.body).code, 'GATEWAY_UPSTREAM_UNAVAILABLE');
 });
+
+t.test('open WebSockets are capped per user and per client address', async (t) => {
+  const orders = await startFakeOrders(t);
+  const { app, issuer } = await buildGateway(t, { orders: orders.url, env: { WS_MAX_PER_USER: '2', WS_MAX_PER_ADDRESS: '3' } });
+  const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws');
+  const url = `${base}/v1/orders/events`;
+  const ann = await issuer.tokenFor({});
+  const bob = await issuer.tokenFor({});
+
+  const first = await connect(url, bearer(ann));
+  const second = await connect(url, bearer(ann));
+  t.teardown(() => [first, second].forEach(({ socket }) => socket.terminate()));
+  const third = (await connect(url, bearer(ann)).catch((error: Refusal & { headers: Record<string, string> }) => error)) as Refusal & { headers: Record<string, string> };
+  t.equal(third.statusCode, 429, 'the third socket of one user is refused before the upgrade');
+  t.equal(JSON.parse(third.body).code, 'GATEWAY_TOO_MANY_SOCKETS');
+  t.match(JSON.parse(third.body).detail, /at most 2 open WebSockets per user/);
+  t.equal(third.headers['retry-after'], '1');
+
+  const bobs = await connect(url, bearer(bob));
+  t.teardown(() => bobs.socket.terminate());
+  const fourthFromAddress = (await connect(url, bearer(await issuer.tokenFor({}))).catch((error: Refusal) => error)) as Refusal;
+  t.equal(fourthFromAddress.statusCode, 429, 'the address cap holds across users');
+  t.match(JSON.parse(fourthFromAddress.body).detail, /at most 3 open WebSockets per client address/);
+
+  first.socket.close(1000, 'done');
+  const again = await eventually(() => connect(url, bearer(ann)).then((connection) => connection, () => undefined));
+  t.teardown(() => again.socket.terminate());
+  t.pass('a closed socket gives its place back');
+});
+
+t.test('socket caps hold across gateway replicas', async (t) => {
+  const orders = await startFakeOrders(t);
+  const first = await buildGateway(t, { orders: orders.url, env: { WS_MAX_PER_USER: '1' } });
+  const { app: second } = await buildGateway(t, { orders: orders.url, issuer: first.issuer, env: { WS_MAX_PER_USER: '1', REDIS_KEY_PREFIX: first.redisPrefix } });
+  const token = await first.issuer.tokenFor({});
+  const one = await connect(`${(await first.app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')}/v1/orders/events`, bearer(token));
+  t.teardown(() => one.socket.terminate());
+  const other = (await connect(`${(await second.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')}/v1/orders/events`, bearer(token)).catch((error: Refusal) => error)) as Refusal;
+  t.equal(other.statusCode, 429, 'the second replica sees the first one’s socket');
+});

@@ -54,6 +54,28 @@ t.test("a failed probe opens the breaker again for a whole period; an abandoned 
   t.ok(breaker.tryAcquire(), 'the client left: another request may probe');
 });
 
+t.test('each failed probe doubles the wait up to the cap; a success starts again from the shortest', async (t) => {
+  const clock = { now: 0 };
+  const breaker = new CircuitBreaker({ failureThreshold: 1, resetMs: 250, maxResetMs: 1_000, now: () => clock.now });
+  breaker.recordFailure();
+  const waits: number[] = [];
+  for (let probe = 0; probe < 5; probe += 1) {
+    const openedAt = clock.now;
+    waits.push(breaker.retryAfterMs());
+    clock.now = openedAt + breaker.retryAfterMs() - 1;
+    t.notOk(breaker.tryAcquire(), 'not a moment early');
+    clock.now += 1;
+    t.ok(breaker.tryAcquire(), 'the probe');
+    breaker.recordFailure();
+  }
+  t.same(waits, [250, 500, 1_000, 1_000, 1_000]);
+  clock.now += 1_000;
+  t.ok(breaker.tryAcquire());
+  breaker.recordSuccess();
+  breaker.recordFailure();
+  t.equal(breaker.retryAfterMs(), 250, 'the next outage starts with a short wait again');
+});
+
 t.test('the retry budget allows a burst, then a fraction of the traffic', async (t) => {
   const budget = new RetryBudget({ ratio: 0.25, burst: 2 });
   t.ok(budget.tryWithdraw());

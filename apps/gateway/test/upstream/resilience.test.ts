@@ -158,3 +158,36 @@ t.test('the circuit breaker opens, fails fast, and recovers by itself', async (t
     t.equal(problemOf(await get()).code, 'GATEWAY_CIRCUIT_OPEN');
   });
 });
+
+t.test('with the default breaker, a service that is back gets traffic again within a second, however long it was away', async (t) => {
+  const upstream = await startUnreliableUpstream(t);
+  // Only the threshold is lowered (to open it quickly); the reset and its backoff are the defaults.
+  const { app, config } = await buildGateway(t, { catalog: upstream.url, env: { UPSTREAM_TIMEOUT_MS: '300', BREAKER_FAILURE_THRESHOLD: '2' } });
+  const get = () => app.inject({ method: 'GET', url: '/v1/products' });
+  t.equal(config.BREAKER_RESET_MS, 250);
+  t.equal(config.BREAKER_MAX_RESET_MS, 1_000);
+
+  await upstream.stop();
+  // Clients keep asking throughout a 3-second outage: the probes back off to the cap.
+  const outageEnds = Date.now() + 3_000;
+  let opened = 0;
+  while (Date.now() < outageEnds) {
+    if (problemOf(await get()).code === 'GATEWAY_CIRCUIT_OPEN') opened += 1;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  t.ok(opened > 0, 'the breaker was open during the outage');
+  upstream.state.hits = 0;
+
+  await upstream.start();
+  const backAt = Date.now();
+  let response = await get();
+  while (response.statusCode !== 200 && Date.now() - backAt < 10_000) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    response = await get();
+  }
+  const recoveryMs = Date.now() - backAt;
+  t.equal(response.statusCode, 200);
+  t.ok(recoveryMs <= 1_500, `traffic flows ${recoveryMs} ms after the service is back (was up to 5 s)`);
+  t.comment(`recovered ${recoveryMs} ms after the upstream came back`);
+  t.equal(upstream.state.hits, 1, 'the first request it saw was the probe that closed the breaker');
+});

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { currentTraceCarrier, type TraceCarrier } from '@shop/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
@@ -8,6 +9,8 @@ const CHANNEL = 'order_changed';
 export interface OrderChange {
   orderId: string;
   userId: string;
+  /** The trace of the transaction that made the change (tracing on), so its push joins that trace. */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -15,7 +18,9 @@ export interface OrderChange {
  * the transaction commits, so nobody is ever told about a change that was rolled back.
  */
 export async function notifyOrderChanged(manager: EntityManager, order: { id: string; userId: string }): Promise<void> {
-  await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ orderId: order.id, userId: order.userId })]);
+  const traceContext = currentTraceCarrier();
+  const change: OrderChange = { orderId: order.id, userId: order.userId, ...(traceContext ? { traceContext } : {}) };
+  await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(change)]);
 }
 
 /**

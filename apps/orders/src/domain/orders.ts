@@ -103,7 +103,8 @@ export async function findVisibleOrder(manager: EntityManager | DataSource, prin
 
 /**
  * Cancels a pending or confirmed order and emits `order.cancelled`; the catalog gives back what
- * the order held, or, if its reservation has not happened yet, makes sure it never will.
+ * the order held, or, if its reservation has not happened yet, makes sure it never will, and
+ * readers of `order.confirmed` withdraw what they counted.
  */
 export async function cancelOrder(manager: EntityManager, principal: Principal, id: string, saga?: SagaObserver): Promise<StoredOrder> {
   const stored = await findVisibleOrder(manager, principal, id, true);
@@ -139,7 +140,18 @@ export async function confirmOrder(manager: EntityManager, event: StockReservedV
   order.status = 'confirmed';
   order.totalCents = total;
   order.currency = event.currency;
-  await manager.getRepository(OrderEntity).save(order);
+  const saved = await manager.getRepository(OrderEntity).save(order);
+  // What was sold, for readers that learn from sales (recommendations): only a confirmed order counts.
+  await appendEvent(manager, {
+    type: 'order.confirmed.v1',
+    source: SOURCE,
+    payload: {
+      orderId: order.id,
+      userId: order.userId,
+      items: event.items.map(({ productId, quantity }) => ({ productId, quantity })),
+      confirmedAt: saved.updatedAt.toISOString(),
+    },
+  });
   await notifyOrderChanged(manager, order);
 }
 

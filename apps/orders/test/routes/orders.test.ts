@@ -40,6 +40,12 @@ t.test('orders', async (t) => {
       { productId: p1, sku: 'SKU-1', name: 'Mug', quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 },
       { productId: p2, sku: 'SKU-2', name: 'Tea', quantity: 1, unitPriceCents: 499, lineTotalCents: 499 },
     ]);
+    const sold = await app.db.query(`SELECT payload FROM outbox WHERE type = 'order.confirmed.v1' AND payload->>'orderId' = $1`, [order.id]);
+    t.same(
+      sold.map((row: { payload: unknown }) => row.payload),
+      [{ orderId: order.id, userId: alice.id, items: [{ productId: p1, quantity: 2 }, { productId: p2, quantity: 1 }], confirmedAt: confirmed.json().updatedAt }],
+      'the confirmation is published once, with what was sold, by whom and when',
+    );
   });
 
   t.test('Prefer: wait answers with the settled order', async (t) => {

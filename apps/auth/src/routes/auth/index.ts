@@ -4,18 +4,24 @@ import { withTransaction } from '@shop/db';
 import { AppError } from '@shop/service-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UserRow } from '../../database';
-import { issueRefreshToken, revokeRefreshTokenFamily, rotateRefreshToken } from '../../domain/refresh-tokens';
+import { issueRefreshToken, revokeRefreshTokenFamily, rotateRefreshToken, type IssuedRefreshToken } from '../../domain/refresh-tokens';
 import { findUserByEmail, findUserById, normalizeEmail, registerUser, toUser, updatePasswordHash } from '../../domain/users';
 import type { AuthServices } from '../../services';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
 /** Register, log in, rotate and revoke refresh tokens, and say who the caller is. */
 const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async (app, { services }) => {
-  const { config, db, hasher, accessTokens, loginThrottle } = services;
+  const { config, db, hasher, accessTokens, loginThrottle, authorization } = services;
 
-  async function tokenPairFor(user: UserRow, refreshToken: string): Promise<TokenPair> {
-    const { accessToken, expiresIn } = await accessTokens.issue({ id: user.id, role: user.role, scopes: ScopesOfRole[user.role] });
+  async function tokenPairFor(user: UserRow, { refreshToken, familyId }: IssuedRefreshToken): Promise<TokenPair> {
+    const { accessToken, expiresIn } = await accessTokens.issue({
+      id: user.id,
+      role: user.role,
+      scopes: ScopesOfRole[user.role],
+      grantId: familyId,
+      authzVersion: user.authzVersion,
+    });
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn };
   }
 
@@ -41,7 +47,7 @@ const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async 
     },
     handler: async (request, reply) => {
       const email = normalizeEmail(request.body.email);
-      await loginThrottle.assertAllowed(email, request.ip);
+      await loginThrottle.admit(email, request.ip);
       const user = await findUserByEmail(db, email);
       // Unknown email and wrong password cost the same time and answer the same body.
       const valid = user ? await hasher.verify(user.passwordHash, request.body.password) : await hasher.verifyDecoy(request.body.password);
@@ -49,15 +55,15 @@ const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async 
         await loginThrottle.recordFailure(email, request.ip);
         throw new AppError('AUTH_INVALID_CREDENTIALS');
       }
-      await loginThrottle.recordSuccess(email);
+      await loginThrottle.recordSuccess(email, request.ip);
+      // Only past the right password: a disabled account is not revealed to anyone guessing.
+      if (user.disabledAt !== null) throw new AppError('AUTH_ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
       if (hasher.needsRehash(user.passwordHash)) {
         await updatePasswordHash(db, user.id, await hasher.hash(request.body.password));
         request.log.info({ userId: user.id }, 'password rehashed with the current parameters');
       }
-      const refreshToken = await withTransaction(db, (manager) =>
-        issueRefreshToken(manager, { userId: user.id, ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS }),
-      );
-      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, refreshToken));
+      const issued = await withTransaction(db, (manager) => issueRefreshToken(manager, { userId: user.id, ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS }));
+      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
     },
   });
 
@@ -70,20 +76,24 @@ const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async 
       response: { 200: TokenPairSchema, ...problems },
     },
     handler: async (request, reply) => {
-      const { user, refreshToken } = await rotateRefreshToken(db, request.body.refreshToken, config.REFRESH_TOKEN_TTL_SECONDS);
-      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, refreshToken));
+      const { user, issued } = await rotateRefreshToken(db, request.body.refreshToken, config.REFRESH_TOKEN_TTL_SECONDS, (familyId) =>
+        authorization.grantRevoked(familyId),
+      );
+      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
     },
   });
 
   app.post('/v1/auth/logout', {
     schema: {
       tags: ['auth'],
-      summary: "Revoke a refresh token's family",
+      summary: "Sign out: revoke a refresh token's family and the access tokens minted from it",
+      description: 'Access tokens of the session stop working everywhere within 5 seconds (they carry its id as `sid`).',
       body: RefreshBodySchema,
       response: { 204: Type.Null({ description: 'Signed out' }), 400: ProblemSchema },
     },
     handler: async (request, reply) => {
-      await revokeRefreshTokenFamily(db, request.body.refreshToken);
+      const familyId = await revokeRefreshTokenFamily(db, request.body.refreshToken);
+      if (familyId !== null) await authorization.grantRevoked(familyId);
       return reply.code(204).send(null);
     },
   });

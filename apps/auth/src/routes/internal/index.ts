@@ -7,7 +7,9 @@ import type { AuthServices } from '../../services';
 
 /**
  * Internal, for the gateway only (it never routes `/internal/*` from outside): trades an API key
- * for a short-lived access token with the key's scopes, so services only ever verify JWTs.
+ * for a short-lived access token with what the key may do now (its scopes that its creator still
+ * holds; none of it while the creator is disabled), so services only ever verify JWTs. The token
+ * names the creator (`owner`) and their authorization version, so it dies with their rights.
  * The key itself is the credential, so the route needs no other protection.
  */
 const internalRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async (app, { services }) => {
@@ -21,12 +23,12 @@ const internalRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = as
     handler: async (request, reply) => {
       const presented = request.headers['x-api-key'];
       if (!presented) throw new AppError('AUTH_API_KEY_INVALID', 'Send the key as X-Api-Key');
-      const key = await authenticateApiKey(services.db, presented).catch((error: unknown) => {
+      const { key, creator, effectiveScopes } = await authenticateApiKey(services.db, presented).catch((error: unknown) => {
         services.metrics.apiKeyExchanges.inc({ result: 'refused' });
         throw error;
       });
       const { accessToken, expiresIn } = await services.accessTokens.issue(
-        { id: key.id, role: API_KEY_ROLE, scopes: key.scopes },
+        { id: key.id, role: API_KEY_ROLE, scopes: effectiveScopes, grantId: key.id, authzVersion: creator.authzVersion, ownerId: creator.id },
         services.config.API_KEY_TOKEN_TTL_SECONDS,
       );
       services.metrics.apiKeyExchanges.inc({ result: 'issued' });

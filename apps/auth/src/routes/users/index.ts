@@ -1,14 +1,14 @@
-import { IdParamsSchema, ListQuerySchema, ProblemSchema, UserPageSchema, UserRolePatchSchema, UserSchema } from '@shop/contracts';
+import { IdParamsSchema, ListQuerySchema, ManagedUserSchema, ProblemSchema, UserPageSchema, UserPatchSchema } from '@shop/contracts';
 import { setNextLink } from '@shop/service-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { changeRole, listUsers, toUser } from '../../domain/users';
+import { listUsers, toManagedUser, updateUser } from '../../domain/users';
 import type { AuthServices } from '../../services';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema };
 
-/** User administration: list everyone, change a role. Admins only. */
+/** User administration: list everyone, change a role, disable or re-enable an account. Admins only. */
 const userRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async (app, { services }) => {
-  const { db } = services;
+  const { db, authorization } = services;
   app.addHook('onRequest', app.requireScopes('users:admin'));
 
   app.get('/v1/users', {
@@ -22,21 +22,29 @@ const userRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async 
     handler: async (request, reply) => {
       const page = await listUsers(db, request.query);
       setNextLink(request, reply, page.nextCursor);
-      return { items: page.rows.map(toUser), nextCursor: page.nextCursor };
+      return { items: page.rows.map(toManagedUser), nextCursor: page.nextCursor };
     },
   });
 
   app.patch('/v1/users/:id', {
     schema: {
       tags: ['users'],
-      summary: "Change a user's role",
-      description: 'Takes application/json or application/merge-patch+json. The role applies to tokens issued from now on.',
+      summary: "Change a user's role, or disable or re-enable the account",
+      description:
+        'Takes application/json or application/merge-patch+json: `{"role": "customer"}`, `{"disabled": true}`, or both. ' +
+        'Takes effect everywhere within 5 seconds: every token the user holds (and every API key they created) stops ' +
+        'working or loses the rights it no longer has, and open WebSockets close. A disabled user cannot log in or refresh, ' +
+        'and their sessions stay ended when they are re-enabled. The last enabled admin can be neither demoted nor disabled (409).',
       security: [{ bearerAuth: [] }],
       params: IdParamsSchema,
-      body: UserRolePatchSchema,
-      response: { 200: UserSchema, 404: ProblemSchema, 409: ProblemSchema, ...problems },
+      body: UserPatchSchema,
+      response: { 200: ManagedUserSchema, 404: ProblemSchema, 409: ProblemSchema, ...problems },
     },
-    handler: async (request) => toUser(await changeRole(db, request.params.id, request.body.role)),
+    handler: async (request) => {
+      const { user, changed } = await updateUser(db, request.principal!.userId, request.params.id, request.body);
+      if (changed) await authorization.userChanged(user);
+      return toManagedUser(user);
+    },
   });
 };
 

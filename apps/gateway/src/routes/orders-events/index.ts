@@ -5,8 +5,9 @@ import { WebSocket, type RawData } from 'ws';
 import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
-import { continueTrace } from '../../observability/trace-context';
+import { traceOfRequest } from '../../observability/trace-context';
 import type { RateLimiters } from '../../protection/rate-limits';
+import type { SocketLimits } from '../../protection/socket-limits';
 import { clientResponseHeaders } from '../../upstream/forward-headers';
 import type { Upstream } from '../../upstream/upstream';
 import { UpstreamError, type UpstreamFailure } from '../../upstream/upstream-error';
@@ -17,6 +18,7 @@ export interface OrdersEventsOptions {
   upstream: Upstream;
   identity: EdgeIdentity;
   limiters: RateLimiters;
+  socketLimits: SocketLimits;
   config: GatewayConfig;
 }
 
@@ -53,8 +55,13 @@ function classifyHandshakeError(error: unknown): UpstreamFailure {
  * it travels as an Authorization header only, never in a URL. The upstream connection is made
  * before the client's upgrade is accepted, so an orders service that is down or refuses gives
  * the client a plain HTTP answer (a problem), never a socket that opens and dies.
+ *
+ * Each user may hold WS_MAX_PER_USER sockets and each client address WS_MAX_PER_ADDRESS, across
+ * replicas; one more is refused before the upgrade with a 429 problem naming the cap. The socket
+ * lives no longer than its token's authority: the orders service closes it (4001/4003) and the
+ * close code comes through unchanged.
  */
-const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, { route, upstream, identity, limiters, config }) => {
+const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, { route, upstream, identity, limiters, socketLimits, config }) => {
   app.decorateRequest('upstreamSocket', null);
 
   const upstreamUrlOf = (requestUrl: string) => {
@@ -101,16 +108,21 @@ const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, {
     onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
     preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
       if (!request.ws) return;
-      const trace = continueTrace(request.headers.traceparent);
+      const trace = traceOfRequest(request.headers.traceparent);
       request.traceId = trace.traceId;
+      const lease = await socketLimits.acquire(request.principal!.userId, request.ip);
+      // The upgraded socket is this TCP connection: its end is the socket's end, however it comes.
+      request.raw.socket.once('close', () => lease.release());
       let opened: WebSocket | RefusedHandshake;
       try {
         opened = await upstream.guarded(() => openUpstream(request, trace.traceparent), classifyHandshakeError);
       } catch (error) {
+        lease.release();
         if (!(error instanceof UpstreamError)) throw error;
         request.log.warn({ upstream: upstream.name, failure: error.failure, err: error.cause }, 'upstream WebSocket failed');
         throw error.toAppError();
       }
+      if (!(opened instanceof WebSocket)) lease.release();
       if (opened instanceof WebSocket) {
         request.upstreamSocket = opened;
         // If the client's upgrade never completes, the upstream end must not linger.

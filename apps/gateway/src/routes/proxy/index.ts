@@ -4,10 +4,10 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
-import { continueTrace } from '../../observability/trace-context';
+import { traceOfRequest } from '../../observability/trace-context';
 import type { RateLimiters } from '../../protection/rate-limits';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/forward-headers';
-import type { Upstream } from '../../upstream/upstream';
+import { isBodiless, type Upstream } from '../../upstream/upstream';
 import { UpstreamError } from '../../upstream/upstream-error';
 import type { PublicRoute, UpstreamName } from '../route-table';
 
@@ -47,7 +47,7 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
       schema: { hide: true },
       onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
-        const trace = continueTrace(request.headers.traceparent);
+        const trace = traceOfRequest(request.headers.traceparent);
         request.traceId = trace.traceId;
         const body = request.body as Buffer | undefined;
         const accessToken = request.edgeCredentials?.accessToken;
@@ -58,7 +58,7 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
             path: request.url,
             headers: upstreamRequestHeaders(request.headers, {
               requestId: request.id,
-              traceparent: trace.traceparent,
+              traceparent: trace.instrumented ? undefined : trace.traceparent,
               clientAddress: request.ip,
               protocol: request.protocol,
               host: request.headers.host,
@@ -69,8 +69,10 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
             repeatable: IDEMPOTENT_METHODS.has(request.method) || request.headers['idempotency-key'] !== undefined,
           });
           request.upstreamTiming = { upstream: upstream.name, ms: performance.now() - started, attempts: response.attempts };
-          reply.code(response.statusCode).headers(clientResponseHeaders(response.headers));
-          return response.body.length > 0 ? reply.send(response.body) : reply.send();
+          const withoutContent = response.statusCode === 204 || response.statusCode === 304;
+          reply.code(response.statusCode).headers(clientResponseHeaders(response.headers, withoutContent));
+          // Whatever bytes a sloppy service sent with a HEAD, 204 or 304 answer are not content.
+          return response.body.length > 0 && !isBodiless(request.method, response.statusCode) ? reply.send(response.body) : reply.send();
         } catch (error) {
           if (!(error instanceof UpstreamError)) throw error;
           request.upstreamTiming = { upstream: upstream.name, ms: performance.now() - started, attempts: 0 };

@@ -1,4 +1,5 @@
 import {
+  CancelOrderBodySchema,
   IDEMPOTENCY_KEY_HEADER,
   IdParamsSchema,
   MAX_PREFER_WAIT_SECONDS,
@@ -9,7 +10,8 @@ import {
   ProblemSchema,
   type Order,
 } from '@shop/contracts';
-import { setNextLink } from '@shop/service-kit';
+import { AppError, setNextLink } from '@shop/service-kit';
+import { inSpan } from '@shop/telemetry';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -28,8 +30,22 @@ const WriteHeadersSchema = Type.Object({
 /** Place, list, read and cancel orders. Every route needs a signed-in caller. */
 const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = async (app, { services }) => {
   const { db, config, feed } = services;
-  const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS };
+  const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, leaseMs: config.IDEMPOTENCY_LEASE_MS };
   app.addHook('onRequest', app.requireAuth);
+  // An API key is not a customer: it has no orders of its own and may do only what its scopes
+  // grant. orders:read:all lets it read and cancel any order; nothing lets it place one.
+  app.addHook('onRequest', async (request) => {
+    const principal = request.principal!;
+    if (principal.kind !== 'api-key') return;
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/orders') {
+      throw new AppError('AUTH_USER_REQUIRED', 'Orders are placed by signed-in users; an API key cannot place one');
+    }
+    if (!principal.scopes.includes('orders:read:all')) {
+      throw new AppError('AUTH_SCOPE_REQUIRED', 'An API key needs the scope orders:read:all here', {
+        headers: { 'www-authenticate': 'Bearer realm="shop", error="insufficient_scope", error_description="requires orders:read:all"' },
+      });
+    }
+  });
 
   /** Runs a write once per Idempotency-Key (when given) and answers with the first response. */
   async function respondOnce(request: FastifyRequest, reply: FastifyReply, operation: string, work: (manager: EntityManager) => Promise<StoredResponse>) {
@@ -53,7 +69,10 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
 
     if (waitSeconds !== null) {
       const order = response.body as Order;
-      const settled = order.status === 'pending' ? await waitForOrderToSettle(db, feed, order.id, waitSeconds) : order;
+      const settled =
+        order.status === 'pending'
+          ? await inSpan('wait for order to settle', { attributes: { 'shop.prefer_wait_seconds': waitSeconds } }, () => waitForOrderToSettle(db, feed, order.id, waitSeconds))
+          : order;
       response = { ...response, body: settled ?? order };
       reply.header('preference-applied', `wait=${waitSeconds}`);
       if (claim) await updateStoredResponse(db, claim, response);
@@ -114,7 +133,13 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
       security: [{ bearerAuth: [] }],
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
       params: IdParamsSchema,
+      body: CancelOrderBodySchema,
       response: { 200: OrderSchema, ...problems },
+    },
+    // The body is optional; an absent one is the empty object, so that the schema still refuses any field sent.
+    preValidation: (request, _reply, done) => {
+      request.body ??= {};
+      done();
     },
     handler: async (request, reply) =>
       respondOnce(request, reply, `POST /v1/orders/${request.params.id}/cancel`, async (manager) => {
