@@ -58,6 +58,10 @@ export class AuthorizationFreshness {
     this.cacheMs = options.cacheMs ?? DEFAULT_FRESHNESS_CACHE_MS;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
+    // Back from an outage: ask again at once, rather than refuse privileged tokens for the rest of the back-off.
+    redis.on('ready', () => {
+      this.unreachableUntilMs = 0;
+    });
   }
 
   async check(principal: Principal): Promise<FreshnessVerdict> {
