@@ -1,6 +1,6 @@
 # One image per service, from one Dockerfile: `docker build --build-arg APP=auth .`
-# Stages: the repository with dev dependencies (also the test image of `docker compose run tests`)
-# and the esbuild bundle, then production dependencies only, then a slim runtime that runs as the
+# Stages: the repository with dev dependencies, the test image of `docker compose run tests` on top
+# of it, and the esbuild bundle, then production dependencies only, then a slim runtime that runs as the
 # unprivileged `node` user. The base images' own CA store is what npm trusts.
 
 FROM node:24-bookworm-slim AS source
@@ -16,6 +16,11 @@ COPY scripts ./scripts
 COPY libs ./libs
 COPY apps ./apps
 COPY infra ./infra
+
+# What the suite reads beyond the code: infra's tests keep compose, .env.example and the README's
+# configuration table in step. A stage of its own, so a README edit rebuilds no service image.
+FROM source AS tests
+COPY docker-compose.yml .env.example README.md ./
 
 FROM source AS build
 ARG APP
