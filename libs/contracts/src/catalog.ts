@@ -145,6 +145,16 @@ export const CategoryPatchBodySchema = Type.Object(
 );
 export type CategoryPatchBody = Static<typeof CategoryPatchBodySchema>;
 
+/** Conditional reads: an ETag the client holds answers 304 instead of the representation. */
+export const ConditionalReadHeadersSchema = Type.Object({
+  'if-none-match': Type.Optional(Type.String({ description: 'ETags the client holds; a match answers 304' })),
+});
+
+/** Conditional writes: optimistic concurrency with the ETag of the last read. */
+export const ConditionalWriteHeadersSchema = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'Only change the resource if its ETag is one of these (else 412)' })),
+});
+
 /** One line of an order asking for stock. */
 export const StockRequestLineSchema = Type.Object(
   { productId: UuidSchema, quantity: Type.Integer({ minimum: 1, maximum: 1_000 }) },

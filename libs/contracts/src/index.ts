@@ -6,3 +6,4 @@ export * from './catalog';
 export * from './orders';
 export * from './recommendations';
 export * from './events';
+export * from './operations';

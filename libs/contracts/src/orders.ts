@@ -41,19 +41,22 @@ export const OrderItemSchema = Type.Object({
 });
 export type OrderItem = Static<typeof OrderItemSchema>;
 
-export const OrderSchema = Type.Object({
-  id: UuidSchema,
-  userId: UuidSchema,
-  status: OrderStatusSchema,
-  items: Type.Array(OrderItemSchema),
-  totalCents: Type.Union([Type.Integer(), Type.Null()]),
-  currency: Type.String(),
-  rejectionReason: Type.Union([Type.String(), Type.Null()], { description: 'Set only when rejected: out_of_stock, product_not_found, ...' }),
-  createdAt: TimestampSchema,
-  updatedAt: TimestampSchema,
-});
+export const OrderSchema = Type.Object(
+  {
+    id: UuidSchema,
+    userId: UuidSchema,
+    status: OrderStatusSchema,
+    items: Type.Array(OrderItemSchema),
+    totalCents: Type.Union([Type.Integer(), Type.Null()]),
+    currency: Type.String(),
+    rejectionReason: Type.Union([Type.String(), Type.Null()], { description: 'Set only when rejected: out_of_stock, product_not_found, ...' }),
+    createdAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+  },
+  { $id: 'Order' },
+);
 export type Order = Static<typeof OrderSchema>;
-export const OrderPageSchema = PageSchema(OrderSchema);
+export const OrderPageSchema = PageSchema(OrderSchema, { $id: 'OrderPage' });
 
 export const OrderListQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
@@ -84,3 +87,17 @@ export const SocketCloseCodes = {
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const MAX_PREFER_WAIT_SECONDS = 10;
+
+export const PlaceOrderHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Replays the first response for 24 hours' })),
+  prefer: Type.Optional(Type.String({ description: `wait=N (N ≤ ${MAX_PREFER_WAIT_SECONDS}): answer once the order leaves pending` })),
+});
+
+export const CancelOrderHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Replays the first response for 24 hours' })),
+});
+
+/** The WebSocket's credentials, for clients that cannot set a header (browsers). */
+export const OrderEventsQuerySchema = Type.Object({
+  access_token: Type.Optional(Type.String({ maxLength: 4096, description: 'The access token, for clients that cannot send an Authorization header' })),
+});
