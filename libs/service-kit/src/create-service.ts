@@ -11,6 +11,7 @@ import { installHealthRoutes } from './health';
 import { installMetrics } from './metrics';
 import { refuseNonUtf8Bodies } from './json-charset';
 import { loggerOptions } from './logger';
+import { recordServedRoutes } from './operations';
 import { documentKitBehaviour } from './openapi-document';
 import { installNotFoundHandler } from './not-found';
 import { sendProblem } from './problem';
@@ -69,7 +70,8 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     clientErrorHandler: problemClientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // First: the request series time every route, the kit's own included.
+  // First: every route is recorded (to compare with the operation table) and timed, the kit's own included.
+  recordServedRoutes(app);
   const metrics = installMetrics(app, { service: options.name, perRoute: options.routeMetrics ?? true });
 
   app.setValidatorCompiler(buildValidatorCompiler());

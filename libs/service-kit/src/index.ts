@@ -1,5 +1,15 @@
 export { createService, BODY_LIMIT_BYTES, type ServiceInstance, type ServiceOptions } from './create-service';
 export { runService, type Runnable } from './run-service';
+export {
+  registerOperations,
+  routeSchemaOf,
+  operationCoverage,
+  isOutsideOperationTable,
+  type AccessControl,
+  type OperationCoverage,
+  type OperationRoute,
+  type OperationRoutes,
+} from './operations';
 export { loadConfig, ConfigError, BaseServiceConfigSchema, parseTrustProxy, type BaseServiceConfig } from './config';
 export { AppError, isAppError } from './app-error';
 export { buildProblem, sendProblem } from './problem';

@@ -1,4 +1,4 @@
-import type { Scope } from '@shop/contracts';
+import type { OperationAccess, Scope } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { AuthorizationFreshness } from './authorization-freshness';
@@ -16,6 +16,11 @@ declare module 'fastify' {
     requireAuth: onRequestAsyncHookHandler;
     /** onRequest hook: the request must carry a valid access token with every one of these scopes. */
     requireScopes(...scopes: Scope[]): onRequestAsyncHookHandler;
+    /**
+     * onRequest hook enforcing an operation's declared access (null when anyone may call it):
+     * what `registerOperations` puts on every route of the operation table.
+     */
+    requireAccess(access: OperationAccess): onRequestAsyncHookHandler | null;
   }
 }
 
@@ -83,15 +88,36 @@ export function installTokenVerifier(app: FastifyInstance, options: TokenVerifie
   };
   app.decorate('requireAuth', requireAuth);
 
+  const refuseWithout = (principal: Principal, scopes: readonly Scope[], detail: (missing: Scope[]) => string) => {
+    const missing = scopes.filter((scope) => !principal.scopes.includes(scope));
+    if (missing.length > 0) {
+      throw new AppError('AUTH_SCOPE_REQUIRED', detail(missing), {
+        headers: { 'www-authenticate': challenge('insufficient_scope', `requires ${scopes.join(' ')}`) },
+      });
+    }
+  };
+
   app.decorate('requireScopes', (...scopes: Scope[]): onRequestAsyncHookHandler => {
     return async function (request: FastifyRequest, reply: FastifyReply) {
       await requireAuth.call(this, request, reply);
-      const missing = scopes.filter((scope) => !request.principal?.scopes.includes(scope));
-      if (missing.length > 0) {
-        throw new AppError('AUTH_SCOPE_REQUIRED', `This needs the scope ${missing.join(' ')}`, {
-          headers: { 'www-authenticate': challenge('insufficient_scope', `requires ${scopes.join(' ')}`) },
-        });
+      refuseWithout(request.principal!, scopes, (missing) => `This needs the scope ${missing.join(' ')}`);
+    };
+  });
+
+  app.decorate('requireAccess', (access: OperationAccess): onRequestAsyncHookHandler | null => {
+    if (access.caller === 'anyone') return null;
+    const { scopes, apiKeys } = access;
+    return async function (request: FastifyRequest, reply: FastifyReply) {
+      await requireAuth.call(this, request, reply);
+      const principal = request.principal!;
+      // An API key is not a user: it has nothing of its own, and acts only through its scopes.
+      if (principal.kind === 'api-key' && apiKeys === 'refused') {
+        throw new AppError('AUTH_USER_REQUIRED', 'Only a signed-in user may do this; an API key cannot');
       }
+      if (principal.kind === 'api-key' && typeof apiKeys === 'object') {
+        refuseWithout(principal, apiKeys.scopes, (missing) => `An API key needs the scope ${missing.join(' ')} here`);
+      }
+      refuseWithout(principal, scopes, (missing) => `This needs the scope ${missing.join(' ')}`);
     };
   });
 }

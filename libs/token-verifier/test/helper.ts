@@ -122,7 +122,11 @@ export interface LogLine {
  * A service that verifies tokens the way catalog and orders do, with a public route, a route
  * for any signed-in caller and one that needs `catalog:write`.
  */
-export async function buildVerifyingApp(t: Teardown, keys: JWTVerifyGetKey, options: { realm?: string; freshness?: AuthorizationFreshness } = {}): Promise<{ app: ServiceInstance; logs: LogLine[] }> {
+export async function buildVerifyingApp(
+  t: Teardown,
+  keys: JWTVerifyGetKey,
+  options: { realm?: string; freshness?: AuthorizationFreshness; routes?: (app: ServiceInstance) => void } = {},
+): Promise<{ app: ServiceInstance; logs: LogLine[] }> {
   const logs: LogLine[] = [];
   const app = await createService({
     name: 'verifier-test',
@@ -149,6 +153,7 @@ export async function buildVerifyingApp(t: Teardown, keys: JWTVerifyGetKey, opti
     { onRequest: app.requireScopes('catalog:write'), schema: { body: Type.Object({ name: Type.String() }, { additionalProperties: false }) } },
     async (request, reply) => reply.code(201).send({ created: request.body.name, by: request.principal?.userId }),
   );
+  options.routes?.(app);
   await app.ready();
   return { app, logs };
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { Access, type OperationAccess } from '@shop/contracts';
 import { exportSPKI } from 'jose';
 import t from 'tap';
 import { base64url, bearer, buildVerifyingApp, deadUrl, generateSigningKey, jwksKeys, signToken, startJwksServer } from './helper';
@@ -144,6 +145,47 @@ t.test('a missing token is 401 AUTH_TOKEN_MISSING; a missing scope is 403 AUTH_S
 
   const me = await app.inject({ method: 'GET', url: '/me', headers: bearer(customer) });
   t.equal(me.statusCode, 200, 'requireAuth needs no scope');
+});
+
+t.test("requireAccess: an operation's declared access, users and API keys told apart", async (t) => {
+  const key = await generateSigningKey();
+  const jwks = await startJwksServer(t, [key.jwk]);
+  const routes: [string, OperationAccess][] = [
+    ['/anyone', Access.anyone],
+    ['/users-only', Access.usersOnly],
+    ['/read-all-for-keys', Access.usersOrKeysWith('orders:read:all')],
+    ['/writers', Access.scopes('catalog:write')],
+  ];
+  const guarded = await buildVerifyingApp(t, jwksKeys(jwks.url), {
+    routes: (instance) => {
+      for (const [url, access] of routes) {
+        const guard = instance.requireAccess(access);
+        instance.get(url, { ...(guard ? { onRequest: guard } : {}) }, async () => ({ ok: true }));
+      }
+    },
+  });
+  t.equal(guarded.app.requireAccess(Access.anyone), null, 'anyone: no hook at all');
+  const user = bearer(await signToken(key, { claims: { role: 'customer', scope: '' } }));
+  const bareKey = bearer(await signToken(key, { claims: { role: 'service', scope: '', owner: randomUUID() } }));
+  const readAllKey = bearer(await signToken(key, { claims: { role: 'service', scope: 'orders:read:all', owner: randomUUID() } }));
+  const cases: [string, Record<string, string>, number, string?][] = [
+    ['/anyone', {}, 200],
+    ['/users-only', {}, 401, 'AUTH_TOKEN_MISSING'],
+    ['/users-only', user, 200],
+    ['/users-only', readAllKey, 403, 'AUTH_USER_REQUIRED'],
+    ['/read-all-for-keys', user, 200],
+    ['/read-all-for-keys', bareKey, 403, 'AUTH_SCOPE_REQUIRED'],
+    ['/read-all-for-keys', readAllKey, 200],
+    ['/writers', user, 403, 'AUTH_SCOPE_REQUIRED'],
+  ];
+  for (const [url, headers, status, code] of cases) {
+    const response = await guarded.app.inject({ method: 'GET', url, headers });
+    t.equal(response.statusCode, status, `${url} ${JSON.stringify(Object.keys(headers))} ${response.body}`);
+    if (code) t.equal(response.json<Problem>().code, code, url);
+  }
+  const keyRefused = await guarded.app.inject({ method: 'GET', url: '/read-all-for-keys', headers: bareKey });
+  t.match(keyRefused.json<Problem>(), { detail: /An API key needs the scope orders:read:all/ });
+  t.match(keyRefused.headers['www-authenticate'], /error="insufficient_scope", error_description="requires orders:read:all"/);
 });
 
 t.test('the realm is configurable', async (t) => {
