@@ -1,4 +1,3 @@
-import { Type } from '@sinclair/typebox';
 import { AppError } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { entityTagOf, isNotModified, parseEntityTags, type IfMatch } from '../domain/entity-tags';
@@ -8,14 +7,6 @@ import { entityTagOf, isNotModified, parseEntityTags, type IfMatch } from '../do
  * use: the contract promises every reader sees a change within a second, caches included.
  */
 export const READ_CACHE_CONTROL = 'public, no-cache';
-
-export const ReadHeadersSchema = Type.Object({
-  'if-none-match': Type.Optional(Type.String({ description: 'ETags the client holds; a match answers 304' })),
-});
-
-export const WriteHeadersSchema = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'Only change the resource if its ETag is one of these (else 412)' })),
-});
 
 /** Sets `ETag` and `Cache-Control`; true when the client's copy is current and a 304 should go back. */
 export function answerConditionalRead(request: FastifyRequest, reply: FastifyReply, version: number): boolean {

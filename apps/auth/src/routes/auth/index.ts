@@ -1,14 +1,11 @@
-import { Type } from '@sinclair/typebox';
-import { ScopesOfRole, LoginBodySchema, ProblemSchema, RefreshBodySchema, RegisterBodySchema, TokenPairSchema, UserSchema, type TokenPair } from '@shop/contracts';
+import { AUTH_OPERATIONS, ScopesOfRole, type TokenPair } from '@shop/contracts';
 import { withTransaction } from '@shop/db';
-import { AppError } from '@shop/service-kit';
+import { AppError, registerOperations } from '@shop/service-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UserRow } from '../../database';
 import { issueRefreshToken, revokeRefreshTokenFamily, rotateRefreshToken, type IssuedRefreshToken } from '../../domain/refresh-tokens';
 import { findUserByEmail, findUserById, normalizeEmail, registerUser, toUser, updatePasswordHash } from '../../domain/users';
 import type { AuthServices } from '../../services';
-
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
 /** Register, log in, rotate and revoke refresh tokens, and say who the caller is. */
 const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async (app, { services }) => {
@@ -25,91 +22,60 @@ const authRoutes: FastifyPluginAsyncTypebox<{ services: AuthServices }> = async 
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn };
   }
 
-  app.post('/v1/auth/register', {
-    schema: {
-      tags: ['auth'],
-      summary: 'Create an account (role: customer)',
-      body: RegisterBodySchema,
-      response: { 201: UserSchema, ...problems },
+  registerOperations(app, AUTH_OPERATIONS, {
+    register: {
+      handler: async (request, reply) => {
+        const user = await registerUser(db, hasher, request.body);
+        return reply.code(201).send(toUser(user));
+      },
     },
-    handler: async (request, reply) => {
-      const user = await registerUser(db, hasher, request.body);
-      return reply.code(201).send(toUser(user));
-    },
-  });
 
-  app.post('/v1/auth/login', {
-    schema: {
-      tags: ['auth'],
-      summary: 'Exchange email and password for an access and a refresh token',
-      body: LoginBodySchema,
-      response: { 200: TokenPairSchema, ...problems },
+    login: {
+      handler: async (request, reply) => {
+        const email = normalizeEmail(request.body.email);
+        await loginThrottle.admit(email, request.ip);
+        const user = await findUserByEmail(db, email);
+        // Unknown email and wrong password cost the same time and answer the same body.
+        const valid = user ? await hasher.verify(user.passwordHash, request.body.password) : await hasher.verifyDecoy(request.body.password);
+        if (!user || !valid) {
+          await loginThrottle.recordFailure(email, request.ip);
+          throw new AppError('AUTH_INVALID_CREDENTIALS');
+        }
+        await loginThrottle.recordSuccess(email, request.ip);
+        // Only past the right password: a disabled account is not revealed to anyone guessing.
+        if (user.disabledAt !== null) throw new AppError('AUTH_ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
+        if (hasher.needsRehash(user.passwordHash)) {
+          await updatePasswordHash(db, user.id, await hasher.hash(request.body.password));
+          request.log.info({ userId: user.id }, 'password rehashed with the current parameters');
+        }
+        const issued = await withTransaction(db, (manager) => issueRefreshToken(manager, { userId: user.id, ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS }));
+        return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
+      },
     },
-    handler: async (request, reply) => {
-      const email = normalizeEmail(request.body.email);
-      await loginThrottle.admit(email, request.ip);
-      const user = await findUserByEmail(db, email);
-      // Unknown email and wrong password cost the same time and answer the same body.
-      const valid = user ? await hasher.verify(user.passwordHash, request.body.password) : await hasher.verifyDecoy(request.body.password);
-      if (!user || !valid) {
-        await loginThrottle.recordFailure(email, request.ip);
-        throw new AppError('AUTH_INVALID_CREDENTIALS');
-      }
-      await loginThrottle.recordSuccess(email, request.ip);
-      // Only past the right password: a disabled account is not revealed to anyone guessing.
-      if (user.disabledAt !== null) throw new AppError('AUTH_ACCOUNT_DISABLED', 'This account is disabled; ask an administrator');
-      if (hasher.needsRehash(user.passwordHash)) {
-        await updatePasswordHash(db, user.id, await hasher.hash(request.body.password));
-        request.log.info({ userId: user.id }, 'password rehashed with the current parameters');
-      }
-      const issued = await withTransaction(db, (manager) => issueRefreshToken(manager, { userId: user.id, ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS }));
-      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
-    },
-  });
 
-  app.post('/v1/auth/refresh', {
-    schema: {
-      tags: ['auth'],
-      summary: 'Rotate a refresh token: the old one dies, a new pair is issued',
-      description: 'Presenting an already rotated token revokes its whole family, the newest token included.',
-      body: RefreshBodySchema,
-      response: { 200: TokenPairSchema, ...problems },
+    refreshTokens: {
+      handler: async (request, reply) => {
+        const { user, issued } = await rotateRefreshToken(db, request.body.refreshToken, config.REFRESH_TOKEN_TTL_SECONDS, (familyId) =>
+          authorization.grantRevoked(familyId),
+        );
+        return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
+      },
     },
-    handler: async (request, reply) => {
-      const { user, issued } = await rotateRefreshToken(db, request.body.refreshToken, config.REFRESH_TOKEN_TTL_SECONDS, (familyId) =>
-        authorization.grantRevoked(familyId),
-      );
-      return reply.header('cache-control', 'no-store').send(await tokenPairFor(user, issued));
-    },
-  });
 
-  app.post('/v1/auth/logout', {
-    schema: {
-      tags: ['auth'],
-      summary: "Sign out: revoke a refresh token's family and the access tokens minted from it",
-      description: 'Access tokens of the session stop working everywhere within 5 seconds (they carry its id as `sid`).',
-      body: RefreshBodySchema,
-      response: { 204: Type.Null({ description: 'Signed out' }), 400: ProblemSchema },
+    logout: {
+      handler: async (request, reply) => {
+        const familyId = await revokeRefreshTokenFamily(db, request.body.refreshToken);
+        if (familyId !== null) await authorization.grantRevoked(familyId);
+        return reply.code(204).send(null);
+      },
     },
-    handler: async (request, reply) => {
-      const familyId = await revokeRefreshTokenFamily(db, request.body.refreshToken);
-      if (familyId !== null) await authorization.grantRevoked(familyId);
-      return reply.code(204).send(null);
-    },
-  });
 
-  app.get('/v1/auth/me', {
-    schema: {
-      tags: ['auth'],
-      summary: 'The signed-in user',
-      security: [{ bearerAuth: [] }],
-      response: { 200: UserSchema, 401: ProblemSchema, 404: ProblemSchema },
-    },
-    onRequest: app.requireAuth,
-    handler: async (request) => {
-      const user = await findUserById(db, request.principal!.userId);
-      if (!user) throw new AppError('AUTH_USER_NOT_FOUND', 'The token does not belong to a user');
-      return toUser(user);
+    getMe: {
+      handler: async (request) => {
+        const user = await findUserById(db, request.principal!.userId);
+        if (!user) throw new AppError('AUTH_USER_NOT_FOUND', 'The token does not belong to a user');
+        return toUser(user);
+      },
     },
   });
 };

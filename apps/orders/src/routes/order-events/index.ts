@@ -1,8 +1,7 @@
-import { ProblemSchema, SocketCloseCodes, type OrderUpdatedMessage } from '@shop/contracts';
-import { AppError } from '@shop/service-kit';
+import { ORDERS_OPERATIONS, SocketCloseCodes, type OrderUpdatedMessage } from '@shop/contracts';
+import { AppError, registerOperations } from '@shop/service-kit';
 import { inSpan, SpanKind } from '@shop/telemetry';
 import { InvalidTokenError, verifyAccessToken, type Principal } from '@shop/token-verifier';
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -85,51 +84,39 @@ const orderEventRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> 
     for (const sockets of socketsByUser.values()) for (const socket of sockets) socket.close(1001, 'server shutting down');
   });
 
-  app.get('/v1/orders/events', {
-    websocket: true,
-    schema: {
-      tags: ['orders'],
-      summary: 'WebSocket: live updates of the caller’s orders',
-      description: 'Authenticate with `Authorization: Bearer` or the `access_token` query parameter. Messages: `{type: "order.updated", order}`.',
-      security: [{ bearerAuth: [] }],
-      querystring: Type.Object({ access_token: Type.Optional(Type.String({ maxLength: 4096 })) }),
-      response: { 401: ProblemSchema },
-    },
-    onRequest: async (request: FastifyRequest) => {
-      const token = (request.query as { access_token?: string }).access_token;
-      if (request.principal === null && token) {
-        try {
-          request.principal = await verifyAccessToken(token, services.tokenPolicy);
-        } catch (error) {
-          const reason = error instanceof InvalidTokenError ? error.message : 'the token is not valid';
-          throw new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': `Bearer realm="shop", error="invalid_token"` } });
+  registerOperations(app, ORDERS_OPERATIONS, {
+    orderEvents: {
+      // Before the declared access is checked: a browser's token comes as `access_token`.
+      onRequest: async (request: FastifyRequest) => {
+        const token = (request.query as { access_token?: string }).access_token;
+        if (request.principal === null && token) {
+          try {
+            request.principal = await verifyAccessToken(token, services.tokenPolicy);
+          } catch (error) {
+            const reason = error instanceof InvalidTokenError ? error.message : 'the token is not valid';
+            throw new AppError('AUTH_TOKEN_INVALID', reason, { headers: { 'www-authenticate': `Bearer realm="shop", error="invalid_token"` } });
+          }
+          await services.freshness.authorize(request.principal);
         }
-        await services.freshness.authorize(request.principal);
-      }
-    },
-    preHandler: [
-      app.requireAuth,
-      async (request: FastifyRequest) => {
-        // The socket carries the caller's own orders; an API key has none.
-        if (request.principal!.kind === 'api-key') throw new AppError('AUTH_USER_REQUIRED', 'Order updates are for signed-in users');
       },
-    ],
-  }, (socket: WebSocket, request: FastifyRequest) => {
-      const principal = request.principal!;
-      const userId = principal.userId;
-      principals.set(socket, principal);
-      const expiry = setTimeout(() => closeFor(socket, SocketCloseCodes.TOKEN_EXPIRED_OR_REVOKED, 'token expired'), Math.max(0, principal.expiresAtMs - Date.now()));
-      expiry.unref();
-      const sockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
-      socketsByUser.set(userId, sockets);
-      sockets.add(socket);
-      alive.add(socket);
-      socket.on('pong', () => alive.add(socket));
-      socket.on('close', () => {
-        clearTimeout(expiry);
-        sockets.delete(socket);
-        if (sockets.size === 0) socketsByUser.delete(userId);
-      });
+      wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+        const principal = request.principal!;
+        const userId = principal.userId;
+        principals.set(socket, principal);
+        const expiry = setTimeout(() => closeFor(socket, SocketCloseCodes.TOKEN_EXPIRED_OR_REVOKED, 'token expired'), Math.max(0, principal.expiresAtMs - Date.now()));
+        expiry.unref();
+        const sockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
+        socketsByUser.set(userId, sockets);
+        sockets.add(socket);
+        alive.add(socket);
+        socket.on('pong', () => alive.add(socket));
+        socket.on('close', () => {
+          clearTimeout(expiry);
+          sockets.delete(socket);
+          if (sockets.size === 0) socketsByUser.delete(userId);
+        });
+      },
+    },
   });
 };
 

@@ -1,18 +1,6 @@
-import {
-  CancelOrderBodySchema,
-  IDEMPOTENCY_KEY_HEADER,
-  IdParamsSchema,
-  MAX_PREFER_WAIT_SECONDS,
-  OrderListQuerySchema,
-  OrderPageSchema,
-  OrderSchema,
-  PlaceOrderBodySchema,
-  ProblemSchema,
-  type Order,
-} from '@shop/contracts';
-import { AppError, setNextLink } from '@shop/service-kit';
+import { IDEMPOTENCY_KEY_HEADER, MAX_PREFER_WAIT_SECONDS, ORDERS_OPERATIONS, type Order } from '@shop/contracts';
+import { registerOperations, setNextLink } from '@shop/service-kit';
 import { inSpan } from '@shop/telemetry';
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EntityManager } from 'typeorm';
@@ -21,31 +9,13 @@ import { assertDistinctProducts, cancelOrder, findVisibleOrder, listOrders, plac
 import { preferredWaitSeconds, waitForOrderToSettle } from '../../domain/wait-for-order';
 import type { OrdersServices } from '../../services';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
-const WriteHeadersSchema = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ description: 'Replays the first response for 24 hours' })),
-  prefer: Type.Optional(Type.String({ description: `wait=N (N ≤ ${MAX_PREFER_WAIT_SECONDS}): answer once the order leaves pending` })),
-});
-
-/** Place, list, read and cancel orders. Every route needs a signed-in caller. */
+/**
+ * Place, list, read and cancel orders. Every route needs a signed-in caller; an API key may not
+ * place an order and needs orders:read:all for the rest (declared in the contracts' operation table).
+ */
 const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = async (app, { services }) => {
   const { db, config, feed } = services;
   const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, leaseMs: config.IDEMPOTENCY_LEASE_MS };
-  app.addHook('onRequest', app.requireAuth);
-  // An API key is not a customer: it has no orders of its own and may do only what its scopes
-  // grant. orders:read:all lets it read and cancel any order; nothing lets it place one.
-  app.addHook('onRequest', async (request) => {
-    const principal = request.principal!;
-    if (principal.kind !== 'api-key') return;
-    if (request.method === 'POST' && request.routeOptions.url === '/v1/orders') {
-      throw new AppError('AUTH_USER_REQUIRED', 'Orders are placed by signed-in users; an API key cannot place one');
-    }
-    if (!principal.scopes.includes('orders:read:all')) {
-      throw new AppError('AUTH_SCOPE_REQUIRED', 'An API key needs the scope orders:read:all here', {
-        headers: { 'www-authenticate': 'Bearer realm="shop", error="insufficient_scope", error_description="requires orders:read:all"' },
-      });
-    }
-  });
 
   /** Runs a write once per Idempotency-Key (when given) and answers with the first response. */
   async function respondOnce(request: FastifyRequest, reply: FastifyReply, operation: string, work: (manager: EntityManager) => Promise<StoredResponse>) {
@@ -81,71 +51,36 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
     return reply.code(response.status).send(response.body);
   }
 
-  app.post('/v1/orders', {
-    schema: {
-      tags: ['orders'],
-      summary: 'Place an order (status pending; the catalog confirms or rejects it)',
-      description: 'Prices come from the catalog. Send `Idempotency-Key` to make retries safe, and `Prefer: wait=N` to get the settled order.',
-      security: [{ bearerAuth: [] }],
-      headers: WriteHeadersSchema,
-      body: PlaceOrderBodySchema,
-      response: { 201: OrderSchema, ...problems },
+  registerOperations(app, ORDERS_OPERATIONS, {
+    createOrder: {
+      handler: async (request, reply) => {
+        assertDistinctProducts(request.body);
+        return respondOnce(request, reply, 'POST /v1/orders', async (manager) => {
+          const stored = await placeOrder(manager, request.principal!.userId, request.body, config.STORE_CURRENCY);
+          return { status: 201, body: toOrder(stored), location: `/v1/orders/${stored.order.id}` };
+        });
+      },
     },
-    handler: async (request, reply) => {
-      assertDistinctProducts(request.body);
-      return respondOnce(request, reply, 'POST /v1/orders', async (manager) => {
-        const stored = await placeOrder(manager, request.principal!.userId, request.body, config.STORE_CURRENCY);
-        return { status: 201, body: toOrder(stored), location: `/v1/orders/${stored.order.id}` };
-      });
-    },
-  });
 
-  app.get('/v1/orders', {
-    schema: {
-      tags: ['orders'],
-      summary: "The caller's orders, newest first (everyone's with orders:read:all)",
-      security: [{ bearerAuth: [] }],
-      querystring: OrderListQuerySchema,
-      response: { 200: OrderPageSchema, ...problems },
+    listOrders: {
+      handler: async (request, reply) => {
+        const page = await listOrders(db, request.principal!, request.query);
+        setNextLink(request, reply, page.nextCursor);
+        return { items: page.rows, nextCursor: page.nextCursor };
+      },
     },
-    handler: async (request, reply) => {
-      const page = await listOrders(db, request.principal!, request.query);
-      setNextLink(request, reply, page.nextCursor);
-      return { items: page.rows, nextCursor: page.nextCursor };
-    },
-  });
 
-  app.get('/v1/orders/:id', {
-    schema: {
-      tags: ['orders'],
-      summary: 'One order (the owner, or orders:read:all)',
-      security: [{ bearerAuth: [] }],
-      params: IdParamsSchema,
-      response: { 200: OrderSchema, ...problems },
+    getOrder: {
+      handler: async (request) => toOrder(await findVisibleOrder(db, request.principal!, request.params.id)),
     },
-    handler: async (request) => toOrder(await findVisibleOrder(db, request.principal!, request.params.id)),
-  });
 
-  app.post('/v1/orders/:id/cancel', {
-    schema: {
-      tags: ['orders'],
-      summary: 'Cancel an order; the stock it held goes back',
-      security: [{ bearerAuth: [] }],
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
-      params: IdParamsSchema,
-      body: CancelOrderBodySchema,
-      response: { 200: OrderSchema, ...problems },
+    cancelOrder: {
+      handler: async (request, reply) =>
+        respondOnce(request, reply, `POST /v1/orders/${request.params.id}/cancel`, async (manager) => {
+          const stored = await cancelOrder(manager, request.principal!, request.params.id, services.metrics);
+          return { status: 200, body: toOrder(stored) };
+        }),
     },
-    // The body is optional; an absent one is the empty object, so that the schema still refuses any field sent.
-    preValidation: (request, _reply, done) => {
-      request.body ??= {};
-      done();
-    },
-    handler: async (request, reply) =>
-      respondOnce(request, reply, `POST /v1/orders/${request.params.id}/cancel`, async (manager) => {
-        const stored = await cancelOrder(manager, request.principal!, request.params.id, services.metrics);
-        return { status: 200, body: toOrder(stored) };
-      }),
   });
 };
 
