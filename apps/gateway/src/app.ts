@@ -1,23 +1,23 @@
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
+import { GATEWAY_OPERATIONS, ORDERS_OPERATIONS, PUBLIC_OPERATIONS, type UpstreamName } from '@shop/contracts';
 import { ConfigError, createService, installRedis, parseTrustProxy, type ServiceInstance } from '@shop/service-kit';
 import { AuthorizationFreshness, remoteJwks, VerifiedTokenCache } from '@shop/token-verifier';
 import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import { corsOriginsOf, jwksUrlOf, type GatewayConfig } from './config';
-import { OpenApiSource } from './docs/openapi-source';
+import { buildOpenApiDocument } from './docs/openapi-document';
 import { ApiKeyExchanger } from './identity/api-key-exchange';
 import { EdgeIdentity } from './identity/edge-identity';
 import { installAccessLog } from './observability/access-log';
 import { createGatewayMetrics } from './observability/metrics';
-import { installRateLimits } from './protection/rate-limits';
+import { installRateLimits, limiterOf } from './protection/rate-limits';
 import { installSecurityHeaders } from './protection/security-headers';
 import { SocketLimits } from './protection/socket-limits';
 import { installDocs } from './routes/docs';
 import { installEdgeRouting } from './routes/edge-routing';
 import ordersEventsRoute from './routes/orders-events';
 import proxyRoutes from './routes/proxy';
-import { PUBLIC_ROUTES, type UpstreamName } from './routes/route-table';
 import { Upstream } from './upstream/upstream';
 
 export interface BuildOptions {
@@ -151,20 +151,14 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   // Hooks.
   installAccessLog(app);
 
-  // Routes.
-  const documents = new OpenApiSource({
-    upstreams,
-    routes: PUBLIC_ROUTES,
-    version: VERSION,
-    cacheMs: config.DOCS_CACHE_MS,
-    fetchTimeoutMs: READINESS_PROBE_TIMEOUT_MS,
-  });
-  await installDocs(app, documents, limiters.default);
-  await app.register(proxyRoutes, { routes: PUBLIC_ROUTES, upstreams, identity, limiters, config });
-  const ordersEvents = PUBLIC_ROUTES.find((route) => route.websocket)!;
+  // Routes: every public operation of the services, proxied; the WebSocket has a route of its own.
+  await installDocs(app, buildOpenApiDocument(PUBLIC_OPERATIONS, { version: VERSION }), limiterOf(limiters, GATEWAY_OPERATIONS.getOpenApiDocument));
+  const proxied = PUBLIC_OPERATIONS.filter((operation) => operation.service !== 'gateway' && !operation.websocket);
+  await app.register(proxyRoutes, { operations: proxied, upstreams, identity, limiters, config });
+  const orderEvents = ORDERS_OPERATIONS.orderEvents;
   const socketLimits = new SocketLimits(redis, app.log, { maxPerUser: config.WS_MAX_PER_USER, maxPerAddress: config.WS_MAX_PER_ADDRESS });
   app.addHook('onClose', async () => socketLimits.close());
-  await app.register(ordersEventsRoute, { route: ordersEvents, upstream: upstreams[ordersEvents.upstream], identity, limiters, socketLimits, config });
+  await app.register(ordersEventsRoute, { operation: orderEvents, upstream: upstreams[orderEvents.service], identity, limiters, socketLimits, config });
   return app;
 }
 

@@ -74,9 +74,6 @@ export const GatewayConfigSchema = Type.Composite([
     /** Comma-separated origins allowed to call the API from a browser (with credentials). Empty: none. */
     CORS_ORIGINS: Type.String({ default: '' }),
     CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, default: 600 }),
-
-    /** How long the assembled OpenAPI document is served before the upstreams are asked again. */
-    DOCS_CACHE_MS: Milliseconds(30_000, 0),
   }),
 ]);
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;

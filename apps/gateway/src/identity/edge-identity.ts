@@ -1,7 +1,7 @@
+import type { PublicOperation } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import { InvalidTokenError, KeysUnavailableError, refusalOf, type AuthorizationFreshness, type Principal, type VerifiedTokenCache } from '@shop/token-verifier';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { PublicRoute } from '../routes/route-table';
 import { UpstreamError } from '../upstream/upstream-error';
 import type { ApiKeyExchanger } from './api-key-exchange';
 
@@ -37,7 +37,7 @@ function refused(reason: string, error = 'invalid_token'): AppError {
  * `identify` reads the credentials and does only local work (a token is verified against the
  * cached JWKS, an API key is looked up in the exchange cache), so the rate limit can count the
  * request against its principal; `authenticate` then refuses bad credentials, exchanges an API
- * key it did not know yet, and refuses anonymous requests to protected routes. A flood of bad
+ * key it did not know yet, and refuses anonymous requests to operations that need a caller (the operation table's `access`). A flood of bad
  * or random credentials is thus rate limited per address before it costs auth anything.
  *
  * Every token is also checked against its owner's current rights (`AuthorizationFreshness`, the
@@ -54,13 +54,13 @@ export class EdgeIdentity {
     private readonly exchangeHeaders: (request: FastifyRequest) => Record<string, string>,
   ) {}
 
-  identify(route: PublicRoute): onRequestAsyncHookHandler {
+  identify(operation: PublicOperation): onRequestAsyncHookHandler {
     return async (request: FastifyRequest) => {
-      request.edgeCredentials = await this.read(request, route);
+      request.edgeCredentials = await this.read(request, operation);
     };
   }
 
-  authenticate(route: PublicRoute): onRequestAsyncHookHandler {
+  authenticate(operation: PublicOperation): onRequestAsyncHookHandler {
     return async (request: FastifyRequest, _reply: FastifyReply) => {
       const credentials = request.edgeCredentials;
       if (credentials?.refusal) throw credentials.refusal;
@@ -73,7 +73,7 @@ export class EdgeIdentity {
         if (refusal !== null) throw refusal;
         request.principal = principal;
       }
-      if (route.auth === 'required' && request.principal === null) {
+      if (operation.access.caller !== 'anyone' && request.principal === null) {
         throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key', {
           headers: { 'www-authenticate': challenge() },
         });
@@ -81,10 +81,10 @@ export class EdgeIdentity {
     };
   }
 
-  private async read(request: FastifyRequest, route: PublicRoute): Promise<EdgeCredentials | null> {
+  private async read(request: FastifyRequest, operation: PublicOperation): Promise<EdgeCredentials | null> {
     const header = request.headers.authorization;
     const apiKey = request.headers['x-api-key'];
-    const queryToken = route.websocket ? (request.query as Record<string, unknown>).access_token : undefined;
+    const queryToken = operation.websocket ? (request.query as Record<string, unknown>).access_token : undefined;
     const offered = [header, apiKey, queryToken].filter((value) => value !== undefined).length;
     if (offered === 0) return null;
     if (offered > 1) return { refusal: refused('Send one credential: Authorization, X-Api-Key or access_token', 'invalid_request') };

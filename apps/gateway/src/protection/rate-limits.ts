@@ -1,4 +1,5 @@
 import rateLimit, { type FastifyRateLimitStoreCtor, type RateLimitOptions } from '@fastify/rate-limit';
+import type { PublicOperation } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -11,6 +12,12 @@ export interface RateLimiters {
   default: onRequestAsyncHookHandler;
   /** Login and registration: per address, stricter. */
   login: onRequestAsyncHookHandler;
+}
+
+/** The limiter of an operation's rate-limit class (declared in the operation table). */
+export function limiterOf(limiters: RateLimiters, operation: PublicOperation): onRequestAsyncHookHandler {
+  if (operation.rateLimit === 'none') throw new Error(`${operation.operationId} is declared without a rate limit`);
+  return limiters[operation.rateLimit];
 }
 
 const principalOrAddress = (request: FastifyRequest) =>

@@ -142,20 +142,6 @@ export class Upstream {
     }
   }
 
-  /** GET a JSON document from the service (its OpenAPI document), or null when it cannot. */
-  async fetchJson(path: string, timeoutMs: number): Promise<unknown> {
-    try {
-      const { statusCode, body } = await this.pool.request({ method: 'GET', path, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-      if (statusCode !== 200) {
-        await body.dump();
-        return null;
-      }
-      return await body.json();
-    } catch {
-      return null;
-    }
-  }
-
   /**
    * Lets the exchanges still in flight finish for a moment, then aborts them: by now the
    * server's drain has answered or cut their clients, and an upstream that is slow to answer

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { PublicOperation } from '@shop/contracts';
 import { sendProblem } from '@shop/service-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
@@ -6,15 +7,14 @@ import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
 import { traceOfRequest } from '../../observability/trace-context';
-import type { RateLimiters } from '../../protection/rate-limits';
+import { limiterOf, type RateLimiters } from '../../protection/rate-limits';
 import type { SocketLimits } from '../../protection/socket-limits';
 import { clientResponseHeaders } from '../../upstream/forward-headers';
 import type { Upstream } from '../../upstream/upstream';
 import { UpstreamError, type UpstreamFailure } from '../../upstream/upstream-error';
-import type { PublicRoute } from '../route-table';
 
 export interface OrdersEventsOptions {
-  route: PublicRoute;
+  operation: PublicOperation;
   upstream: Upstream;
   identity: EdgeIdentity;
   limiters: RateLimiters;
@@ -61,7 +61,7 @@ function classifyHandshakeError(error: unknown): UpstreamFailure {
  * lives no longer than its token's authority: the orders service closes it (4001/4003) and the
  * close code comes through unchanged.
  */
-const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, { route, upstream, identity, limiters, socketLimits, config }) => {
+const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, { operation, upstream, identity, limiters, socketLimits, config }) => {
   app.decorateRequest('upstreamSocket', null);
 
   const upstreamUrlOf = (requestUrl: string) => {
@@ -100,12 +100,12 @@ const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, {
 
   app.route({
     method: 'GET',
-    url: route.path,
+    url: operation.path,
     logLevel: accessLoggedRouteLevel(config.LOG_LEVEL),
-    config: { accessLog: true },
+    config: { accessLog: true, operationId: operation.operationId },
     exposeHeadRoute: false,
     schema: { hide: true },
-    onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
+    onRequest: [identity.identify(operation), limiterOf(limiters, operation), identity.authenticate(operation)],
     preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
       if (!request.ws) return;
       const trace = traceOfRequest(request.headers.traceparent);
@@ -155,7 +155,7 @@ const ordersEventsRoute: FastifyPluginAsync<OrdersEventsOptions> = async (app, {
         const other = by === 'client' ? upstreamSocket : client;
         if (other.readyState === WebSocket.OPEN || other.readyState === WebSocket.CONNECTING) other.close(sendableCloseCode(code), reason);
         app.log.info(
-          { requestId: request.id, traceId: request.traceId, route: route.path, upstream: upstream.name, statusCode: 101, closedBy: by, closeCode: code, durationMs: Date.now() - openedAt, principal: request.principal?.userId },
+          { requestId: request.id, traceId: request.traceId, route: operation.path, upstream: upstream.name, statusCode: 101, closedBy: by, closeCode: code, durationMs: Date.now() - openedAt, principal: request.principal?.userId },
           'websocket closed',
         );
       };

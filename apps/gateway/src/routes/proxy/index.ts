@@ -1,51 +1,50 @@
 import { performance } from 'node:perf_hooks';
+import type { PublicOperation, UpstreamName } from '@shop/contracts';
 import { BODY_LIMIT_BYTES } from '@shop/service-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../../config';
 import type { EdgeIdentity } from '../../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../../observability/access-log';
 import { traceOfRequest } from '../../observability/trace-context';
-import type { RateLimiters } from '../../protection/rate-limits';
+import { limiterOf, type RateLimiters } from '../../protection/rate-limits';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../upstream/forward-headers';
 import { isBodiless, type Upstream } from '../../upstream/upstream';
 import { UpstreamError } from '../../upstream/upstream-error';
-import type { PublicRoute, UpstreamName } from '../route-table';
 
 export interface ProxyRoutesOptions {
-  routes: readonly PublicRoute[];
+  /** The operations of the services behind the gateway, HTTP ones only (the WebSocket has its own route). */
+  operations: readonly PublicOperation[];
   upstreams: Record<UpstreamName, Upstream>;
   identity: EdgeIdentity;
   limiters: RateLimiters;
   config: GatewayConfig;
 }
 
-/** Methods that may be sent twice with the effect of once (RFC 9110 §9.2.2). */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-
 /**
- * Every public HTTP operation, one Fastify route each (the router is the precompiled route
- * table), forwarded with undici. Bodies are taken as raw bytes up to the contract's 1 MiB and
+ * Every public HTTP operation of the operation table, one Fastify route each (the router is the
+ * precompiled allow-list), forwarded with undici to the service that owns it. Bodies are taken as raw bytes up to the contract's 1 MiB and
  * never parsed: the service validates them, and its answer (problems included) comes back
  * unchanged: status, headers, body.
  */
-const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes, upstreams, identity, limiters, config }) => {
+const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { operations, upstreams, identity, limiters, config }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
 
-  for (const route of routes) {
-    if (route.websocket) continue;
-    const upstream = upstreams[route.upstream];
-    const timeoutMs = route.timeout === 'long' ? config.UPSTREAM_LONG_TIMEOUT_MS : config.UPSTREAM_TIMEOUT_MS;
+  for (const operation of operations) {
+    if (operation.websocket || operation.service === 'gateway') throw new Error(`${operation.operationId} is not an HTTP operation of a service`);
+    const upstream = upstreams[operation.service];
+    const timeoutMs = operation.timeout === 'long' ? config.UPSTREAM_LONG_TIMEOUT_MS : config.UPSTREAM_TIMEOUT_MS;
+    const limiter = limiterOf(limiters, operation);
 
     app.route({
       // HEAD explicitly: Fastify's automatic HEAD route would replace the service's Content-Length with 0.
-      method: route.method === 'GET' ? ['GET', 'HEAD'] : route.method,
+      method: operation.method === 'GET' ? ['GET', 'HEAD'] : operation.method,
       exposeHeadRoute: false,
-      url: route.path,
+      url: operation.path,
       logLevel: accessLoggedRouteLevel(config.LOG_LEVEL),
-      config: { accessLog: true },
+      config: { accessLog: true, operationId: operation.operationId },
       schema: { hide: true },
-      onRequest: [identity.identify(route), limiters[route.rateLimit], identity.authenticate(route)],
+      onRequest: [identity.identify(operation), limiter, identity.authenticate(operation)],
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const trace = traceOfRequest(request.headers.traceparent);
         request.traceId = trace.traceId;
@@ -66,7 +65,7 @@ const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { routes
             }),
             ...(body !== undefined && body.length > 0 ? { body } : {}),
             timeoutMs,
-            repeatable: IDEMPOTENT_METHODS.has(request.method) || request.headers['idempotency-key'] !== undefined,
+            repeatable: operation.retry === 'idempotent' || request.headers['idempotency-key'] !== undefined,
           });
           request.upstreamTiming = { upstream: upstream.name, ms: performance.now() - started, attempts: response.attempts };
           const withoutContent = response.statusCode === 204 || response.statusCode === 304;
