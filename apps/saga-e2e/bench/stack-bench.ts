@@ -162,6 +162,8 @@ try {
     say(`  idle RSS < 100 MB, ${service}: ${fixed(rssAfterStart.get(service)!)} after start, ${fixed(rssAfterLoad.get(service)!)} after the load  ${verdict(worst < 100)}`);
   }
   say(`load average at the end ${loadAverage()}`);
+  // One line to compare runs by (alternating rounds of two builds).
+  say(`summary ${JSON.stringify({ tps, levels: results, rssAfterStart: Object.fromEntries(rssAfterStart), rssAfterLoad: Object.fromEntries(rssAfterLoad) })}`);
 } finally {
   for (const teardown of teardowns) await teardown().catch((error: unknown) => say(`teardown: ${String(error)}`));
 }
