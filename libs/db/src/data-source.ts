@@ -30,6 +30,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
       // A statement that runs away must not hold a connection (and a request) forever.
       statement_timeout: options.statementTimeoutMs ?? 15_000,
       application_name: 'shop',
+      // Whatever the server's default: `withTransaction` relies on it for READ COMMITTED.
+      options: '-c default_transaction_isolation=read\\ committed',
     },
   });
 }

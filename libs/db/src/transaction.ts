@@ -12,7 +12,9 @@ export function withTransaction<T>(
   work: (manager: EntityManager) => Promise<T>,
   isolation: IsolationLevel = 'READ COMMITTED',
 ): Promise<T> {
-  return dataSource.transaction(isolation, work);
+  // Every connection starts in READ COMMITTED (createDataSource sets it): saying so again would
+  // cost each transaction a round trip of its own (TypeORM sends SET TRANSACTION separately).
+  return isolation === 'READ COMMITTED' ? dataSource.transaction(work) : dataSource.transaction(isolation, work);
 }
 
 /** Postgres error codes worth branching on. */

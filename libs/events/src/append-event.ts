@@ -28,25 +28,45 @@ export const OUTBOX_WRITTEN = '@shop/events:outbox-written';
  * the trace of the change goes on through the relay and every consumer.
  */
 export async function appendEvent<E extends NewEvent>(manager: EntityManager, event: E): Promise<EventEnvelope<E['type']>> {
+  const [envelope] = await appendEvents(manager, [event]);
+  return envelope as EventEnvelope<E['type']>;
+}
+
+/** Several events at once, as `appendEvent` records one, in one statement; they are published in the order given. */
+export async function appendEvents(manager: EntityManager, events: readonly NewEvent[]): Promise<EventEnvelope[]> {
   const queryRunner = manager.queryRunner;
   if (!queryRunner?.isTransactionActive) {
     throw new Error('appendEvent needs the EntityManager of an open transaction (withTransaction / dataSource.transaction)');
   }
-  const problems = payloadProblems(event.type, event.payload);
-  if (problems !== undefined) throw new Error(`invalid ${event.type} payload: ${problems}`);
+  if (events.length === 0) return [];
   const carrier = currentTraceCarrier();
   const traceContext = carrier === null ? null : JSON.stringify(carrier);
-  const envelope = {
-    id: event.id ?? randomUUID(),
-    type: event.type,
-    source: event.source,
-    occurredAt: (event.occurredAt ?? new Date()).toISOString(),
-    payload: event.payload,
-  } as EventEnvelope<E['type']>;
+  const envelopes = events.map((event) => {
+    const problems = payloadProblems(event.type, event.payload);
+    if (problems !== undefined) throw new Error(`invalid ${event.type} payload: ${problems}`);
+    return {
+      id: event.id ?? randomUUID(),
+      type: event.type,
+      source: event.source,
+      occurredAt: (event.occurredAt ?? new Date()).toISOString(),
+      payload: event.payload,
+    } as EventEnvelope;
+  });
+  // unnest keeps the order of its arrays, and the identity column numbers rows in the order they are inserted.
   await manager.query(
-    `INSERT INTO outbox (event_id, stream, type, source, payload, occurred_at, trace_context) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [envelope.id, event.stream ?? eventStream(event.source), envelope.type, envelope.source, JSON.stringify(envelope.payload), envelope.occurredAt, traceContext],
+    `INSERT INTO outbox (event_id, stream, type, source, payload, occurred_at, trace_context)
+     SELECT id, stream, type, source, payload, occurred_at, $7::jsonb
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[]) AS e(id, stream, type, source, payload, occurred_at)`,
+    [
+      envelopes.map((envelope) => envelope.id),
+      events.map((event) => event.stream ?? eventStream(event.source)),
+      envelopes.map((envelope) => envelope.type),
+      envelopes.map((envelope) => envelope.source),
+      envelopes.map((envelope) => JSON.stringify(envelope.payload)),
+      envelopes.map((envelope) => envelope.occurredAt),
+      traceContext,
+    ],
   );
   queryRunner.data[OUTBOX_WRITTEN] = true;
-  return envelope;
+  return envelopes;
 }

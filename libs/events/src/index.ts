@@ -1,5 +1,5 @@
 // The event backbone: transactional outbox, relay to Redis Streams, idempotent consumers, durable dead letters.
-export { appendEvent, type NewEvent } from './append-event';
+export { appendEvent, appendEvents, type NewEvent } from './append-event';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export { StreamConsumer, type StreamConsumerOptions, type EventHandler, type EventHandlers, type Delivery } from './stream-consumer';
 export {

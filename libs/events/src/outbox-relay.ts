@@ -241,13 +241,17 @@ export class OutboxRelay {
         if (checkDue) this.#markerCheckedAt = Date.now();
         this.#replaying = replay !== undefined;
       }
-      const rows: OutboxRow[] = await manager.query(
-        `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      // Marked published and read in one statement: the mark commits only with the publication
+      // below, as the transaction rolls back if Redis does not take the batch.
+      const [marked]: [OutboxRow[], number] = await manager.query(
+        `UPDATE outbox SET published_at = now() WHERE position IN (
+           SELECT position FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING ${OUTBOX_COLUMNS}`,
         [this.#batchSize],
       );
+      const rows = marked.sort(byPosition);
       if (rows.length > 0) {
         await this.#publish(rows, ['EVAL', ADVANCE_MARKER, 1, this.#markerKey, rows.at(-1)!.position]);
-        await manager.query(`UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])`, [rows.map((row) => row.position)]);
         this.#metrics?.relayPublished(this.#name, rows.length);
         this.#logger.debug({ count: rows.length, upTo: rows.at(-1)!.position }, 'outbox events published');
       }
@@ -427,6 +431,11 @@ export class OutboxRelay {
     );
     if (deleted > 0) this.#logger.debug({ deleted }, 'published outbox rows pruned');
   }
+}
+
+/** Positions are bigints, which pg hands over as strings: the shorter one is the smaller. */
+function byPosition(a: OutboxRow, b: OutboxRow): number {
+  return a.position.length - b.position.length || (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
 }
 
 async function maxPublishedPosition(manager: EntityManager): Promise<bigint> {

@@ -48,7 +48,7 @@ export interface StreamConsumerOptions {
   claimIdleMs?: number;
   /** How often to look for such entries. */
   claimIntervalMs?: number;
-  /** Entries read per stream per round trip. */
+  /** Entries read per stream per round trip; those read together are applied in one transaction. */
   batchSize?: number;
   /** How long one read waits for new entries; also the longest `stop()` waits for a read to end. */
   blockMs?: number;
@@ -68,6 +68,19 @@ export interface StreamConsumerOptions {
 type StreamEntry = [id: string, fields: string[] | null];
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
 type ClaimReply = [next: string, entries: StreamEntry[], deleted?: string[]];
+
+/** An entry that holds a valid event this group handles: what a transaction applies. */
+interface Candidate {
+  delivery: Delivery;
+  event: EventEnvelope;
+  raw: string;
+  carrier: TraceCarrier | null;
+}
+
+/** Two transactions that collided: trying again at once almost always works. */
+function isConflict(error: unknown): boolean {
+  return isPgError(error, PgErrorCodes.SERIALIZATION_FAILURE) || isPgError(error, PgErrorCodes.DEADLOCK_DETECTED);
+}
 
 /** The database, not the event, is at fault: wait for it rather than count a failed delivery. */
 class DatabaseUnavailableError extends Error {
@@ -143,7 +156,7 @@ export class StreamConsumer {
     this.#maxDeliveries = options.maxDeliveries ?? 5;
     this.#claimIdleMs = options.claimIdleMs ?? 15_000;
     this.#claimIntervalMs = options.claimIntervalMs ?? Math.min(this.#claimIdleMs, 5_000);
-    this.#batchSize = options.batchSize ?? 10;
+    this.#batchSize = options.batchSize ?? 100;
     this.#blockMs = options.blockMs ?? 1_000;
     this.#processedRetentionMs = options.processedRetentionMs ?? 7 * 24 * 3_600_000;
     this.#isolation = options.isolation ?? 'READ COMMITTED';
@@ -289,20 +302,42 @@ export class StreamConsumer {
     return new Map(pending.map(([id, , , deliveries]) => [id, deliveries]));
   }
 
+  /**
+   * Handles the entries of one read in stream order and acknowledges, in one XACK, every entry
+   * whose outcome committed (applied, a duplicate, skipped, dead-lettered). Acknowledging after
+   * the commits, never before, is what makes a crash in between harmless: the entries are read
+   * again and `processed_events` skips them.
+   */
   async #processAll(stream: string, entries: StreamEntry[], deliveryCounts: Map<string, number>): Promise<void> {
-    for (const [entryId, fields] of entries) {
-      if (this.#stopping) return;
-      await this.#process({ stream, entryId, deliveries: deliveryCounts.get(entryId) ?? 1 }, fields);
+    const done: string[] = [];
+    try {
+      let run: Candidate[] = [];
+      for (const [entryId, fields] of entries) {
+        if (this.#stopping) break;
+        const delivery = { stream, entryId, deliveries: deliveryCounts.get(entryId) ?? 1 };
+        if (delivery.deliveries > 1) this.#metrics?.redelivered(stream, this.#group);
+        const candidate = await this.#check(delivery, fields);
+        if (candidate === null) done.push(entryId);
+        else run.push(candidate);
+      }
+      // Skipped and dead-lettered entries took no part in the transactions: applying the rest in
+      // order among themselves keeps every event's order relative to the others it is applied with.
+      while (run.length > 0 && !this.#stopping) run = await this.#applyRun(run, done);
+    } finally {
+      if (done.length > 0) await this.acknowledge(stream, done);
     }
   }
 
-  async #process(delivery: Delivery, fields: string[] | null): Promise<void> {
-    if (delivery.deliveries > 1) this.#metrics?.redelivered(delivery.stream, this.#group);
+  /**
+   * What to do with an entry: a candidate to apply, or null when it is settled without a
+   * transaction of the consumer's (nothing in it, a type this group does not handle, or refused
+   * and recorded in the dead letters) and only needs acknowledging.
+   */
+  async #check(delivery: Delivery, fields: string[] | null): Promise<Candidate | null> {
     if (fields === null) {
       // Redis 6.2 hands back pending entries that were trimmed away as empty ones: nothing to apply.
       this.#logger.warn({ ...delivery }, 'pending entry no longer in the stream; acknowledging it');
-      await this.acknowledge(delivery);
-      return;
+      return null;
     }
     const raw = fieldOf(fields, 'event');
     const carrier = traceCarrierOfEntry(fields);
@@ -311,61 +346,139 @@ export class StreamConsumer {
       parsed = JSON.parse(raw ?? '');
     } catch {
       await this.#deadLetter(delivery, raw, carrier, 'invalid_json', 'the entry has no JSON event field');
-      return;
+      return null;
     }
     const envelope = parsed as { type?: unknown };
     if (typeof envelope?.type === 'string' && isEventType(envelope.type) && !this.#handlers[envelope.type]) {
       // Another service's business: streams carry every event of their producer.
       this.#logger.debug({ ...delivery, type: envelope.type }, 'event not handled by this group; skipped');
-      await this.acknowledge(delivery);
-      return;
+      return null;
     }
     const check = checkEvent(parsed);
     if (!check.ok) {
       await this.#deadLetter(delivery, raw, carrier, check.reason, check.detail, undefined, parsed);
-      return;
+      return null;
     }
-    await inProcessSpan(check.event, { stream: delivery.stream, group: this.#group }, carrier, () => this.#apply(delivery, check.event, raw!, carrier));
-  }
-
-  async #apply(delivery: Delivery, event: EventEnvelope, raw: string, carrier: TraceCarrier | null): Promise<void> {
-    const handler = this.#handlers[event.type] as EventHandler<EventType>;
-    const log = { ...delivery, eventId: event.id, type: event.type, group: this.#group };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const applied = await withTransaction(this.#dataSource, (manager) => applyOnce(manager, this.#group, handler, event, delivery), this.#isolation);
-        this.#logger.debug(log, applied ? 'event applied' : 'event already applied; skipped');
-        this.#metrics?.applied(this.#group, event.type, applied ? 'applied' : 'deduplicated');
-        break;
-      } catch (error) {
-        // Two transactions that collided: trying again at once almost always works.
-        const conflict = isPgError(error, PgErrorCodes.SERIALIZATION_FAILURE) || isPgError(error, PgErrorCodes.DEADLOCK_DETECTED);
-        if (conflict && attempt <= CONFLICT_RETRIES) {
-          await delay(Math.random() * 20 * attempt);
-          continue;
-        }
-        recordFailure(error);
-        if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
-        this.#metrics?.handlerFailed(this.#group, event.type);
-        if (delivery.deliveries >= this.#maxDeliveries) {
-          await this.#deadLetter(delivery, raw, carrier, 'handler_failed', error instanceof Error ? error.message : String(error), error, event);
-          return;
-        }
-        this.#logger.warn({ ...log, err: error, maxDeliveries: this.#maxDeliveries, retryAfterMs: this.#claimIdleMs }, 'event handler failed; the event stays pending');
-        return;
-      }
-    }
-    await this.acknowledge(delivery);
-  }
-
-  /** Protected so a test can stand in for a crash between the commit and the acknowledgement. */
-  protected async acknowledge(delivery: Delivery): Promise<void> {
-    await this.#commands!.xack(delivery.stream, this.#group, delivery.entryId);
+    return { delivery, event: check.event, raw: raw!, carrier };
   }
 
   /**
-   * Recorded in the database first, acknowledged second: a crash in between redelivers the entry,
-   * which is then recorded again as the same row (one per entry) and acknowledged.
+   * Applies a run of events in ONE transaction, each still recorded in `processed_events` and
+   * applied only if new, so a read of many events costs one commit instead of one each. Returns
+   * what is left to apply. When a handler throws, the transaction rolls back; the events before it
+   * are applied again (the next call), the failed one is dealt with exactly as if it had been
+   * alone (retried, left pending or dead-lettered), and the run goes on after it. A failure that
+   * belongs to no one handler (the commit, a deadlock) is retried one event per transaction.
+   */
+  async #applyRun(run: Candidate[], done: string[]): Promise<Candidate[]> {
+    if (run.length === 1) {
+      if (await this.#apply(run[0]!)) done.push(run[0]!.delivery.entryId);
+      return [];
+    }
+    let failed: { index: number; error: unknown } | undefined;
+    try {
+      const applied = await withTransaction(
+        this.#dataSource,
+        async (manager) => {
+          // One statement records the whole run; in id order, so that two consumers racing on the same events lock them alike.
+          const recorded: { event_id: string }[] = await manager.query(
+            `INSERT INTO processed_events (consumer, event_id, event_type)
+             SELECT $1, id, type FROM unnest($2::uuid[], $3::text[]) AS e(id, type) ORDER BY id
+             ON CONFLICT DO NOTHING RETURNING event_id`,
+            [this.#group, run.map(({ event }) => event.id), run.map(({ event }) => event.type)],
+          );
+          const fresh = new Set(recorded.map((row) => row.event_id));
+          const outcomes: boolean[] = [];
+          for (const [index, { event, delivery, carrier }] of run.entries()) {
+            // The same event twice in one read (a relay that published it twice) is applied at its first place only.
+            const isNew = fresh.delete(event.id.toLowerCase());
+            outcomes.push(isNew);
+            if (!isNew) continue;
+            const handler = this.#handlers[event.type] as EventHandler<EventType>;
+            try {
+              await inProcessSpan(event, { stream: delivery.stream, group: this.#group }, carrier, () => handler(event, manager, delivery));
+            } catch (error) {
+              failed = { index, error };
+              throw error;
+            }
+          }
+          return outcomes;
+        },
+        this.#isolation,
+      );
+      for (const [index, { event, delivery }] of run.entries()) {
+        this.#logger.debug({ ...delivery, eventId: event.id, type: event.type, group: this.#group }, applied[index] ? 'event applied' : 'event already applied; skipped');
+        this.#metrics?.applied(this.#group, event.type, applied[index] ? 'applied' : 'deduplicated');
+        done.push(delivery.entryId);
+      }
+      return [];
+    } catch {
+      if (failed === undefined || isConflict(failed.error)) {
+        for (const candidate of run) {
+          if (this.#stopping) break;
+          if (await this.#apply(candidate)) done.push(candidate.delivery.entryId);
+        }
+        return [];
+      }
+      const { index } = failed;
+      let before = run.slice(0, index);
+      while (before.length > 0 && !this.#stopping) before = await this.#applyRun(before, done);
+      if (this.#stopping) return [];
+      if (await this.#failed(run[index]!, failed.error)) done.push(run[index]!.delivery.entryId);
+      return run.slice(index + 1);
+    }
+  }
+
+  /** Applies one event in a transaction of its own, retrying conflicts; true when it is settled (to acknowledge). */
+  async #apply(candidate: Candidate): Promise<boolean> {
+    const { delivery, event, carrier } = candidate;
+    return inProcessSpan(event, { stream: delivery.stream, group: this.#group }, carrier, async () => {
+      const handler = this.#handlers[event.type] as EventHandler<EventType>;
+      const log = { ...delivery, eventId: event.id, type: event.type, group: this.#group };
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const applied = await withTransaction(this.#dataSource, (manager) => applyOnce(manager, this.#group, handler, event, delivery), this.#isolation);
+          this.#logger.debug(log, applied ? 'event applied' : 'event already applied; skipped');
+          this.#metrics?.applied(this.#group, event.type, applied ? 'applied' : 'deduplicated');
+          return true;
+        } catch (error) {
+          // Two transactions that collided: trying again at once almost always works.
+          if (isConflict(error) && attempt <= CONFLICT_RETRIES) {
+            await delay(Math.random() * 20 * attempt);
+            continue;
+          }
+          recordFailure(error);
+          return this.#failed(candidate, error);
+        }
+      }
+    });
+  }
+
+  /**
+   * A handler failed for good on this delivery: the event stays pending for a later retry, or,
+   * after `maxDeliveries`, goes to the dead letters (true: settled, to acknowledge). A database
+   * that cannot be reached is no fault of the event's: the consumer waits for it instead.
+   */
+  async #failed({ delivery, event, raw, carrier }: Candidate, error: unknown): Promise<boolean> {
+    if (!(await this.#databaseReachable())) throw new DatabaseUnavailableError(error);
+    this.#metrics?.handlerFailed(this.#group, event.type);
+    if (delivery.deliveries >= this.#maxDeliveries) {
+      await this.#deadLetter(delivery, raw, carrier, 'handler_failed', error instanceof Error ? error.message : String(error), error, event);
+      return true;
+    }
+    const log = { ...delivery, eventId: event.id, type: event.type, group: this.#group };
+    this.#logger.warn({ ...log, err: error, maxDeliveries: this.#maxDeliveries, retryAfterMs: this.#claimIdleMs }, 'event handler failed; the event stays pending');
+    return false;
+  }
+
+  /** Protected so a test can stand in for a crash between the commit and the acknowledgement. */
+  protected async acknowledge(stream: string, entryIds: readonly string[]): Promise<void> {
+    await this.#commands!.xack(stream, this.#group, ...entryIds);
+  }
+
+  /**
+   * Recorded in the database, then acknowledged with the rest of its read: a crash in between
+   * redelivers the entry, which is then recorded again as the same row (one per entry).
    */
   async #deadLetter(
     delivery: Delivery, raw: string | undefined, carrier: TraceCarrier | null, reason: string, detail: string, error?: unknown, parsed?: unknown,
@@ -384,7 +497,6 @@ export class StreamConsumer {
       detail,
       deliveries: delivery.deliveries,
     });
-    await this.acknowledge(delivery);
     this.#metrics?.deadLettered(this.#group, reason);
     this.#logger.warn({ ...delivery, err: error, reason, detail, deadLetterId: id }, 'event moved to the dead letters');
   }

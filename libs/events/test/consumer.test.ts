@@ -34,6 +34,46 @@ t.test('every event delivered twice is applied once', async (t) => {
   t.equal(count, 20);
 });
 
+t.test('a read of many events is applied in one transaction; a handler failing there is dealt with alone and the rest commit', async (t) => {
+  const harness = await createHarness(t, 'events-consumer-batch');
+  await harness.dataSource.query(`CREATE TABLE applied_in (event_id uuid PRIMARY KEY, txid bigint NOT NULL)`);
+  const ids = await placeOrders(harness.dataSource, 30);
+  const relay = harness.relay();
+  relay.start();
+  await waitFor('all published', async () => (await harness.redis.xlen(harness.stream)) === 30);
+  await relay.stop();
+  const failing = ids[12]!;
+  let failingCalls = 0;
+  const record = recordEffect('catalog');
+  const consumer = harness.consumer({
+    claimIdleMs: 60_000,
+    handlers: {
+      'order.placed.v1': async (event, manager) => {
+        if (event.id === failing) {
+          failingCalls += 1;
+          throw new Error('this event always fails');
+        }
+        await record(event, manager);
+        await manager.query(`INSERT INTO applied_in (event_id, txid) VALUES ($1, txid_current())`, [event.id]);
+      },
+    },
+  });
+  consumer.start();
+  await waitFor('the others applied', () => allAppliedOnce(harness.dataSource, ids.filter((id) => id !== failing)));
+  await waitFor('the failure logged', () => harness.logger.lines.some((line) => line.message === 'event handler failed; the event stays pending'));
+  await consumer.stop();
+
+  const [{ transactions }] = await harness.dataSource.query(`SELECT count(DISTINCT txid)::int AS transactions FROM applied_in`);
+  t.equal(transactions, 2, 'the 12 events before the failing one in one transaction, the 17 after it in another');
+  t.equal(failingCalls, 1, 'the failing handler ran once for its one delivery, as if it had been read alone');
+  t.notOk((await effectCounts(harness.dataSource)).has(failing), 'its effect rolled back');
+  const [{ count }] = await harness.dataSource.query(`SELECT count(*)::int AS count FROM processed_events`);
+  t.equal(count, 29, 'a failed event is not recorded as processed');
+  const pending = (await harness.redis.xpending(harness.stream, 'catalog', '-', '+', 10)) as [string, string, number, number][];
+  t.equal(pending.length, 1, 'only the failed event is left pending');
+  t.equal(pending[0]![3], 1, 'after its one delivery');
+});
+
 t.test('a handler gets the transaction: its follow-up events commit with the effect', async (t) => {
   const harness = await createHarness(t, 'events-consumer-follow-up');
   const [placed] = await placeOrders(harness.dataSource, 1);

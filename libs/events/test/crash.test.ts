@@ -4,14 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { TEST_REDIS_URL } from '@shop/testing';
 import type { Redis } from 'ioredis';
 import t from 'tap';
-import { StreamConsumer, type Delivery } from '../src/index';
+import { StreamConsumer } from '../src/index';
 import { allAppliedOnce, createHarness, effectCounts, FAST_CONSUMER, placeOrders, recordEffect, waitFor } from './helper';
 
 /** Acknowledges nothing, as a consumer that died after each commit, before its XACK, would. */
 class CrashesBeforeAcknowledging extends StreamConsumer {
   committed: string[] = [];
-  protected override async acknowledge(delivery: Delivery): Promise<void> {
-    this.committed.push(delivery.entryId);
+  protected override async acknowledge(_stream: string, entryIds: readonly string[]): Promise<void> {
+    this.committed.push(...entryIds);
   }
 }
 

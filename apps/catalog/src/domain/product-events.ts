@@ -1,5 +1,5 @@
 import type { ProductSnapshotV1 } from '@shop/contracts';
-import { appendEvent } from '@shop/events';
+import { appendEvent, appendEvents } from '@shop/events';
 import type { EntityManager } from 'typeorm';
 import type { ProductRow } from '../database';
 
@@ -43,13 +43,14 @@ export async function productDeleted(manager: EntityManager, row: ProductRow): P
   await appendEvent(manager, { type: 'product.deleted.v1', source: SOURCE, payload: { productId: row.id, sku: row.sku } });
 }
 
-/** One `product.stock-changed.v1` per product, in the order given. */
+/** One `product.stock-changed.v1` per product, in the order given (one statement for them all). */
 export async function stockChanged(manager: EntityManager, products: readonly { id: string; stock: number; version: number }[]): Promise<void> {
-  for (const product of products) {
-    await appendEvent(manager, {
-      type: 'product.stock-changed.v1',
+  await appendEvents(
+    manager,
+    products.map((product) => ({
+      type: 'product.stock-changed.v1' as const,
       source: SOURCE,
       payload: { productId: product.id, stock: product.stock, version: product.version },
-    });
-  }
+    })),
+  );
 }

@@ -65,12 +65,74 @@ export function assertDistinctProducts(body: PlaceOrderBody): void {
   });
 }
 
+/** The columns of `orders` as a `StoredOrder`'s row is made from them (`orderRowOf`). */
+const ORDER_COLUMNS = 'id, user_id, status, total_cents, currency, rejection_reason, created_at, updated_at';
+
+interface OrderRecord {
+  id: string;
+  user_id: string;
+  status: OrderRow['status'];
+  /** bigint: pg hands it over as a string. */
+  total_cents: string | null;
+  currency: string;
+  rejection_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface ItemRecord {
+  product_id: string;
+  position: number;
+  quantity: number;
+  sku: string | null;
+  name: string | null;
+  unit_price_cents: number | null;
+}
+
+function orderRowOf(record: OrderRecord): OrderRow {
+  return {
+    id: record.id,
+    userId: record.user_id,
+    status: record.status,
+    totalCents: record.total_cents === null ? null : Number(record.total_cents),
+    currency: record.currency,
+    rejectionReason: record.rejection_reason,
+    createdAt: record.created_at,
+    updatedAt: record.updated_at,
+  };
+}
+
+function itemRowsOf(orderId: string, records: readonly ItemRecord[]): OrderItemRow[] {
+  return records.map((item) => ({
+    orderId,
+    productId: item.product_id,
+    position: item.position,
+    quantity: item.quantity,
+    sku: item.sku,
+    name: item.name,
+    unitPriceCents: item.unit_price_cents,
+  }));
+}
+
 /**
  * Stores the order as `pending` and its `order.placed` event in one transaction: the catalog
- * hears of every order that exists, and of no order that does not.
+ * hears of every order that exists, and of no order that does not. The order and its lines go in
+ * with one statement (plain SQL: this is every order's path, and one round trip instead of
+ * TypeORM's several).
  */
 export async function placeOrder(manager: EntityManager, userId: string, body: PlaceOrderBody, currency: string): Promise<StoredOrder> {
-  const order = await manager.getRepository(OrderEntity).save({ userId, status: 'pending', totalCents: null, currency, rejectionReason: null });
+  const [record]: OrderRecord[] = await manager.query(
+    `WITH placed AS (
+       INSERT INTO orders (user_id, status, currency) VALUES ($1, 'pending', $2) RETURNING ${ORDER_COLUMNS}
+     ), lines AS (
+       INSERT INTO order_items (order_id, product_id, position, quantity)
+       SELECT placed.id, line.product_id, line.position - 1, line.quantity
+         FROM placed, unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS line(product_id, quantity, position)
+     )
+     SELECT * FROM placed`,
+    [userId, currency, body.items.map((item) => item.productId), body.items.map((item) => item.quantity)],
+  );
+  const order = orderRowOf(record!);
   const items = body.items.map((item, position) => ({
     orderId: order.id,
     productId: item.productId,
@@ -80,7 +142,6 @@ export async function placeOrder(manager: EntityManager, userId: string, body: P
     name: null,
     unitPriceCents: null,
   }));
-  await manager.getRepository(OrderItemEntity).insert(items);
   await appendEvent(manager, {
     type: 'order.placed.v1',
     source: SOURCE,
@@ -119,28 +180,43 @@ export async function cancelOrder(manager: EntityManager, principal: Principal, 
   return stored;
 }
 
-async function lockPendingOrder(manager: EntityManager, orderId: string): Promise<OrderRow | null> {
-  const order = await manager.getRepository(OrderEntity).findOne({ where: { id: orderId }, lock: { mode: 'pessimistic_write' } });
-  // Anything but pending means this event is late or repeated: a cancelled order's stock is
-  // released by the catalog when it sees order.cancelled, so there is nothing to undo here.
-  return order?.status === 'pending' ? order : null;
-}
-
-/** The catalog held the stock: the order is confirmed at the catalog's prices. */
+/**
+ * The catalog held the stock: the order is confirmed at the catalog's prices. Only a pending order
+ * is: the UPDATE's `status = 'pending'` condition takes the row lock and, under READ COMMITTED, is
+ * checked again once a concurrent cancel has committed, so a late or repeated event changes
+ * nothing (a cancelled order's stock is released by the catalog when it sees order.cancelled).
+ * The order and its lines are priced in one statement, which also hands back the settled order
+ * for those waiting on it.
+ */
 export async function confirmOrder(manager: EntityManager, event: StockReservedV1, saga?: SagaObserver): Promise<void> {
-  const order = await lockPendingOrder(manager, event.orderId);
-  if (!order) return;
+  const total = event.items.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
+  const [record]: (OrderRecord & { items: ItemRecord[] | null; line_count: number })[] = await manager.query(
+    `WITH confirmed AS (
+       UPDATE orders SET status = 'confirmed', total_cents = $2, currency = $3, updated_at = now()
+        WHERE id = $1 AND status = 'pending'
+       RETURNING ${ORDER_COLUMNS}
+     ), priced AS (
+       UPDATE order_items item SET sku = line.sku, name = line.name, unit_price_cents = line.unit_price_cents
+         FROM confirmed, unnest($4::uuid[], $5::text[], $6::text[], $7::int[]) AS line(product_id, sku, name, unit_price_cents)
+        WHERE item.order_id = confirmed.id AND item.product_id = line.product_id
+       RETURNING item.product_id, item.position, item.quantity, item.sku, item.name, item.unit_price_cents
+     )
+     SELECT confirmed.*, (SELECT json_agg(priced ORDER BY position) FROM priced) AS items,
+            (SELECT count(*)::int FROM order_items WHERE order_id = confirmed.id) AS line_count
+       FROM confirmed`,
+    [
+      event.orderId,
+      total,
+      event.currency,
+      event.items.map((line) => line.productId),
+      event.items.map((line) => line.sku),
+      event.items.map((line) => line.name),
+      event.items.map((line) => line.unitPriceCents),
+    ],
+  );
+  if (!record) return;
+  const order = orderRowOf(record);
   sagaEnded(manager, saga, 'confirmed', order.createdAt);
-  const items = manager.getRepository(OrderItemEntity);
-  let total = 0;
-  for (const line of event.items) {
-    await items.update({ orderId: order.id, productId: line.productId }, { sku: line.sku, name: line.name, unitPriceCents: line.unitPriceCents });
-    total += line.unitPriceCents * line.quantity;
-  }
-  order.status = 'confirmed';
-  order.totalCents = total;
-  order.currency = event.currency;
-  const saved = await manager.getRepository(OrderEntity).save(order);
   // What was sold, for readers that learn from sales (recommendations): only a confirmed order counts.
   await appendEvent(manager, {
     type: 'order.confirmed.v1',
@@ -149,21 +225,30 @@ export async function confirmOrder(manager: EntityManager, event: StockReservedV
       orderId: order.id,
       userId: order.userId,
       items: event.items.map(({ productId, quantity }) => ({ productId, quantity })),
-      confirmedAt: saved.updatedAt.toISOString(),
+      confirmedAt: order.updatedAt.toISOString(),
     },
   });
-  await notifyOrderChanged(manager, order);
+  const items = record.items ?? [];
+  // A line the catalog did not price (never so today) leaves the settled order to be read from the table.
+  await notifyOrderChanged(manager, order, items.length === record.line_count ? toOrder({ order, items: itemRowsOf(order.id, items) }) : undefined);
 }
 
-/** The catalog held nothing: the order is rejected, with the catalog's reason. */
+/** The catalog held nothing: the pending order is rejected, with the catalog's reason (see `confirmOrder` for the lock). */
 export async function rejectOrder(manager: EntityManager, event: StockRejectedV1, saga?: SagaObserver): Promise<void> {
-  const order = await lockPendingOrder(manager, event.orderId);
-  if (!order) return;
+  const [record]: (OrderRecord & { items: ItemRecord[] })[] = await manager.query(
+    `WITH rejected AS (
+       UPDATE orders SET status = 'rejected', rejection_reason = $2, updated_at = now()
+        WHERE id = $1 AND status = 'pending'
+       RETURNING ${ORDER_COLUMNS}
+     )
+     SELECT rejected.*, (SELECT json_agg(item ORDER BY position) FROM order_items item WHERE item.order_id = rejected.id) AS items
+       FROM rejected`,
+    [event.orderId, event.reason],
+  );
+  if (!record) return;
+  const order = orderRowOf(record);
   sagaEnded(manager, saga, 'rejected', order.createdAt);
-  order.status = 'rejected';
-  order.rejectionReason = event.reason;
-  await manager.getRepository(OrderEntity).save(order);
-  await notifyOrderChanged(manager, order);
+  await notifyOrderChanged(manager, order, toOrder({ order, items: itemRowsOf(order.id, record.items ?? []) }));
 }
 
 export async function listOrders(db: DataSource, principal: Principal, query: OrderListQuery): Promise<KeysetPage<Order>> {
@@ -182,8 +267,13 @@ export async function listOrders(db: DataSource, principal: Principal, query: Or
   };
 }
 
+/** The order as the API shows it, in one query (a waiter whose change feed said nothing more reads it here). */
 export async function loadOrder(db: DataSource, id: string): Promise<Order | null> {
-  const order = await db.getRepository(OrderEntity).findOneBy({ id });
-  if (!order) return null;
-  return toOrder({ order, items: await db.getRepository(OrderItemEntity).findBy({ orderId: id }) });
+  const [record]: (OrderRecord & { items: ItemRecord[] | null })[] = await db.query(
+    `SELECT ${ORDER_COLUMNS}, (SELECT json_agg(item ORDER BY position) FROM order_items item WHERE item.order_id = orders.id) AS items
+       FROM orders WHERE id = $1`,
+    [id],
+  );
+  if (!record) return null;
+  return toOrder({ order: orderRowOf(record), items: itemRowsOf(record.id, record.items ?? []) });
 }

@@ -1,38 +1,29 @@
 import type { Order } from '@shop/contracts';
 import type { DataSource } from 'typeorm';
-import type { OrderChangeFeed } from './order-feed';
+import type { OrderWatch } from './order-feed';
 import { loadOrder } from './orders';
 
-const FALLBACK_POLL_MS = 250;
+/** Only a safety net: the feed wakes a waiter, and tells it when it may have missed a change (it reconnected). */
+const FALLBACK_POLL_MS = 1_000;
 
 /**
  * Resolves with the order once it has left `pending`, or with its latest state after `seconds`.
- * Woken by the change feed; a slow poll covers a feed that is reconnecting.
+ * `placed` is the order as its placement left it; `watch` was opened before that committed, so
+ * no change is missed. The change that settles an order normally carries it, and then the
+ * answer costs no query; the database is asked only when a change did not carry the order, when
+ * the feed reconnected, or once a second if the feed said nothing.
  */
-export async function waitForOrderToSettle(db: DataSource, feed: OrderChangeFeed, orderId: string, seconds: number): Promise<Order | null> {
+export async function waitForOrderToSettle(db: DataSource, watch: OrderWatch, placed: Order, seconds: number): Promise<Order | null> {
   const deadline = Date.now() + seconds * 1000;
-  let wake: () => void = () => undefined;
-  const onChange = (change: { orderId: string }) => {
-    if (change.orderId === orderId) wake();
-  };
-  feed.on('change', onChange);
-  try {
-    for (;;) {
-      const order = await loadOrder(db, orderId);
-      if (!order || order.status !== 'pending') return order;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return order;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, FALLBACK_POLL_MS));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    feed.off('change', onChange);
+  let order: Order | null = placed;
+  while (order?.status === 'pending') {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return order;
+    const change = await watch.next(Math.min(remaining, FALLBACK_POLL_MS));
+    if (change?.status === 'pending') continue;
+    order = change?.order ?? (await loadOrder(db, placed.id));
   }
+  return order;
 }
 
 /** `Prefer: wait=N` (RFC 7240), N capped; other preferences are ignored. */

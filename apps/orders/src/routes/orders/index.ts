@@ -1,12 +1,11 @@
-import { IDEMPOTENCY_KEY_HEADER, MAX_PREFER_WAIT_SECONDS, ORDERS_OPERATIONS, type Order } from '@shop/contracts';
+import { IDEMPOTENCY_KEY_HEADER, ORDERS_OPERATIONS } from '@shop/contracts';
 import { registerOperations, setNextLink } from '@shop/service-kit';
-import { inSpan } from '@shop/telemetry';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EntityManager } from 'typeorm';
-import { assertSaneKey, fingerprintOf, runIdempotently, updateStoredResponse, type StoredResponse } from '../../domain/idempotency';
+import type { StoredResponse } from '../../domain/idempotency';
 import { assertDistinctProducts, cancelOrder, findVisibleOrder, listOrders, placeOrder, toOrder } from '../../domain/orders';
-import { preferredWaitSeconds, waitForOrderToSettle } from '../../domain/wait-for-order';
+import { writeOnce } from '../../domain/write-once';
 import type { OrdersServices } from '../../services';
 
 /**
@@ -17,38 +16,17 @@ const orderRoutes: FastifyPluginAsyncTypebox<{ services: OrdersServices }> = asy
   const { db, config, feed } = services;
   const idempotency = { ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS, leaseMs: config.IDEMPOTENCY_LEASE_MS };
 
-  /** Runs a write once per Idempotency-Key (when given) and answers with the first response. */
+  /** Runs a write once per Idempotency-Key (when given) and answers with the first response (see `writeOnce`). */
   async function respondOnce(request: FastifyRequest, reply: FastifyReply, operation: string, work: (manager: EntityManager) => Promise<StoredResponse>) {
-    const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-    const waitSeconds = preferredWaitSeconds(String(request.headers.prefer ?? ''), MAX_PREFER_WAIT_SECONDS);
-    let response: StoredResponse;
-    let claim: { userId: string; key: string } | null = null;
-    if (typeof key === 'string') {
-      assertSaneKey(key);
-      claim = { userId: request.principal!.userId, key };
-      const outcome = await runIdempotently(db, idempotency, { ...claim, fingerprint: fingerprintOf(operation, request.body ?? null) }, work);
-      if (outcome.replayed) {
-        reply.header('idempotent-replayed', 'true');
-        if (outcome.response.location) reply.header('location', outcome.response.location);
-        return reply.code(outcome.response.status).send(outcome.response.body);
-      }
-      response = outcome.response;
-    } else {
-      response = await db.transaction((manager) => work(manager));
-    }
-
-    if (waitSeconds !== null) {
-      const order = response.body as Order;
-      const settled =
-        order.status === 'pending'
-          ? await inSpan('wait for order to settle', { attributes: { 'shop.prefer_wait_seconds': waitSeconds } }, () => waitForOrderToSettle(db, feed, order.id, waitSeconds))
-          : order;
-      response = { ...response, body: settled ?? order };
-      reply.header('preference-applied', `wait=${waitSeconds}`);
-      if (claim) await updateStoredResponse(db, claim, response);
-    }
-    if (response.location) reply.header('location', response.location);
-    return reply.code(response.status).send(response.body);
+    const outcome = await writeOnce(
+      { db, feed, idempotency },
+      { userId: request.principal!.userId, idempotencyKey: request.headers[IDEMPOTENCY_KEY_HEADER], prefer: String(request.headers.prefer ?? ''), operation, body: request.body ?? null },
+      work,
+    );
+    if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+    if (outcome.preferenceApplied) reply.header('preference-applied', outcome.preferenceApplied);
+    if (outcome.response.location) reply.header('location', outcome.response.location);
+    return reply.code(outcome.response.status).send(outcome.response.body);
   }
 
   registerOperations(app, ORDERS_OPERATIONS, {
