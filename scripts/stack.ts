@@ -87,7 +87,7 @@ let stopping = false;
 
 /** One of a service's entry points (`main`, `migrate`, `seed`), from its sources or, compiled, from its bundle. */
 function run(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  const args = COMPILED ? ['--enable-source-maps', ...nodeArgs, `dist/apps/${name}/${entry}.js`] : ['--import=tsx', ...nodeArgs, `apps/${name}/src/${entry}.ts`];
+  const args = COMPILED ? [...(process.env.STACK_NO_SOURCE_MAPS ? [] : ['--enable-source-maps']), ...nodeArgs, `dist/apps/${name}/${entry}.js`] : ['--import=tsx', ...nodeArgs, `apps/${name}/src/${entry}.ts`];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...(COMPILED ? { NODE_ENV: 'production' } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

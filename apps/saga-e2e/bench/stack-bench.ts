@@ -9,7 +9,8 @@
  *   npm run bench
  *
  * BENCH_SECONDS (15) per level; BENCH_LEVELS (1,16,64); BENCH_PGBENCH=off skips pgbench;
- * BENCH_CPU_PROF=<dir> has each service write a V8 CPU profile there when the stack stops.
+ * BENCH_CPU_PROF=<dir> has each service write a V8 CPU profile there when the stack stops;
+ * BENCH_NODE_ARGS adds Node options to every service (to compare settings).
  * A benchmark, not a test: figures depend on the machine and on what else runs (the load average
  * is printed with them).
  */
@@ -18,6 +19,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPrivateRedis } from '@shop/testing';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { startCompiledStack, SERVICES, type ServiceName } from './stack/compiled-stack';
 import { percentile, placeOrders } from './stack/order-load';
 import { pgbenchTps } from './stack/pgbench';
@@ -61,6 +63,18 @@ async function tokenOf(baseUrl: string, credentials: { email: string; password: 
   return String(login.body.accessToken);
 }
 
+/** The server processes of the connections to the stack's databases. */
+async function backendPids(serverUrl: string, prefix: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname LIKE $1`, [`${prefix}\\_%`]);
+    return rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
+
 function residentMemory(pids: ReadonlyMap<ServiceName, number>): Map<ServiceName, number> {
   return new Map(SERVICES.map((service) => [service, residentMegabytesOf(pids.get(service)!)]));
 }
@@ -78,9 +92,9 @@ try {
     serverUrl: SERVER_URL,
     redisUrl: redis.url,
     name: 'bench',
-    portOffset: 30_000,
+    portOffset: 40_000,
     admin: ADMIN,
-    ...(profileDir ? { serviceNodeArgs: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    serviceNodeArgs: [process.env.BENCH_NODE_ARGS ?? '', profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ''].join(' '),
     // One benchmark client is many orders from one address: the limits would cap it, not the services.
     env: { RATE_LIMIT_MAX: '100000000', RATE_LIMIT_ANONYMOUS_MAX: '100000000', RATE_LIMIT_LOGIN_MAX: '100000' },
   });
@@ -113,13 +127,14 @@ try {
   say(`${PRODUCTS} products, ${CUSTOMERS} customers; warming up (5 s at concurrency 16)…`);
   await placeOrders({ gatewayUrl: gateway, concurrency: 16, seconds: 5, customerTokens, productIds, waitSeconds: 10 });
 
-  const measured = new Map([...stack.pids, ['redis', redisPid], ['runner', stack.runnerPid]] as [string, number][]);
+  const processes = new Map<string, number[]>([...[...stack.pids].map(([name, pid]) => [name, [pid]] as [string, number[]]), ['redis', [redisPid]], ['runner', [stack.runnerPid]]]);
   const results: { concurrency: number; perSecond: number; p50: number; p99: number; notConfirmed: number; nodeCpuMs: number }[] = [];
   say();
   say(`${SECONDS} s per level; every order one line, Idempotency-Key, Prefer: wait=10; CPU in ms per confirmed order`);
-  say(['conc.', 'orders/s', 'p50 ms', 'p99 ms', 'not conf.', ...measured.keys(), 'client', 'node path', 'load avg'].map((title) => title.padStart(9)).join(' '));
+  say('postgres: the server processes serving the stack\'s databases (its connection pools)');
+  say(['conc.', 'orders/s', 'p50 ms', 'p99 ms', 'not conf.', ...processes.keys(), 'postgres', 'client', 'node path', 'load avg'].map((title) => title.padStart(9)).join(' '));
   for (const concurrency of LEVELS) {
-    const cpu = new CpuMeter(measured);
+    const cpu = new CpuMeter(new Map([...processes, ['postgres', await backendPids(SERVER_URL, 'bench')]]));
     const clientCpuStart = process.cpuUsage();
     const run = await placeOrders({ gatewayUrl: gateway, concurrency, seconds: SECONDS, customerTokens, productIds, waitSeconds: 10 });
     const used = cpu.read();

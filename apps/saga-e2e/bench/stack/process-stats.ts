@@ -27,16 +27,23 @@ export function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-/** CPU used by each of the named processes between two moments. */
+/** CPU used by each named group of processes between two moments; a process gone by then counts what it had used at the start. */
 export class CpuMeter {
-  readonly #start = new Map<string, number>();
+  readonly #start = new Map<number, number>();
 
-  constructor(private readonly pids: ReadonlyMap<string, number>) {
-    for (const [name, pid] of pids) this.#start.set(name, cpuMillisecondsOf(pid));
+  constructor(private readonly groups: ReadonlyMap<string, readonly number[]>) {
+    for (const pids of groups.values()) for (const pid of pids) this.#start.set(pid, cpuMillisecondsOf(pid));
   }
 
-  /** Milliseconds of CPU per process since the meter was made. */
+  /** Milliseconds of CPU per group since the meter was made. */
   read(): Map<string, number> {
-    return new Map([...this.pids].map(([name, pid]) => [name, cpuMillisecondsOf(pid) - this.#start.get(name)!]));
+    const usedBy = (pid: number) => {
+      try {
+        return cpuMillisecondsOf(pid) - this.#start.get(pid)!;
+      } catch {
+        return 0;
+      }
+    };
+    return new Map([...this.groups].map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + usedBy(pid), 0)]));
   }
 }
