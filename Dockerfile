@@ -36,6 +36,10 @@ FROM node:24-bookworm-slim AS runtime
 RUN install -d -o node -g node -m 0700 /var/lib/shop
 ARG APP
 ENV NODE_ENV=production
+# V8 grows the young generation to 16 MB per semi-space while a service starts and keeps it: capped
+# at 1 MB, a service idles at ~25-30 MB less (npm run bench prints idle RSS) for no measurable CPU
+# per request. scripts/stack.ts runs compiled services with the same setting.
+ENV NODE_OPTIONS=--max-semi-space-size=1
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY package.json ./

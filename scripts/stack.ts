@@ -9,7 +9,7 @@
  *
  * `STACK_COMPILED=true` runs each service as its image does: bundled first (scripts/build-app.mjs
  * into dist/apps/<name>), then `node --enable-source-maps dist/apps/<name>/main.js` with
- * NODE_ENV=production, rather than the TypeScript sources through tsx (the benchmark measures this).
+ * NODE_ENV=production and the image's NODE_OPTIONS, rather than the TypeScript sources through tsx (the benchmark measures this).
  * `STACK_SERVICE_NODE_ARGS` adds Node options to the services alone, e.g. `--cpu-prof`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +30,8 @@ const NAME_PREFIX = process.env.STACK_NAME_PREFIX ?? 'shop';
 const RESTART_EXITED = process.env.STACK_RESTART_EXITED === 'true';
 const COMPILED = process.env.STACK_COMPILED === 'true';
 const SERVICE_NODE_ARGS = (process.env.STACK_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+/** What the Dockerfile's runtime stage sets (see there why). */
+const IMAGE_NODE_OPTIONS = '--max-semi-space-size=1';
 const port = (base: number) => base + PORT_OFFSET;
 
 interface ServiceSpec {
@@ -87,9 +89,9 @@ let stopping = false;
 
 /** One of a service's entry points (`main`, `migrate`, `seed`), from its sources or, compiled, from its bundle. */
 function run(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  const args = COMPILED ? [...(process.env.STACK_NO_SOURCE_MAPS ? [] : ['--enable-source-maps']), ...nodeArgs, `dist/apps/${name}/${entry}.js`] : ['--import=tsx', ...nodeArgs, `apps/${name}/src/${entry}.ts`];
+  const args = COMPILED ? ['--enable-source-maps', ...nodeArgs, `dist/apps/${name}/${entry}.js`] : ['--import=tsx', ...nodeArgs, `apps/${name}/src/${entry}.ts`];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...(COMPILED ? { NODE_ENV: 'production' } : {}), ...env },
+    env: { ...process.env, ...(COMPILED ? { NODE_ENV: 'production', NODE_OPTIONS: IMAGE_NODE_OPTIONS } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const prefix = `${name.padEnd(15)}| `;

@@ -149,7 +149,8 @@ try {
     results.push({ concurrency, perSecond: run.confirmed / run.seconds, p50: percentile(run.latencies, 50), p99: percentile(run.latencies, 99), notConfirmed, nodeCpuMs });
   }
 
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  // Idle again: long enough for V8 to collect what the load left (its memory reducer acts after a few quiet seconds).
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
   const rssAfterLoad = residentMemory(stack.pids);
   say();
   say(`idle RSS, MB:      ${SERVICES.map((service) => service.padStart(15)).join(' ')}`);
