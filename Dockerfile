@@ -29,7 +29,10 @@ RUN test -n "$APP" && node scripts/build-app.mjs "$APP"
 FROM node:24-bookworm-slim AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Dependencies' source maps go: with --enable-source-maps Node parses the map of every module it loads
+# (TypeORM alone ships 981, ~9 MB of memory per service); the services' own bundle keeps its map.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+  && find node_modules -name '*.map' -type f -delete
 
 FROM node:24-bookworm-slim AS runtime
 # Owned by `node` so a volume mounted here starts writable by it (compose keeps auth's dev-only key here).
