@@ -7,6 +7,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import type { DestinationStream } from 'pino';
 import { corsOriginsOf, jwksUrlOf, type GatewayConfig } from './config';
 import { buildOpenApiDocument } from './docs/openapi-document';
+import { installGraphql } from './graphql';
 import { ApiKeyExchanger } from './identity/api-key-exchange';
 import { EdgeIdentity } from './identity/edge-identity';
 import { installAccessLog } from './observability/access-log';
@@ -30,6 +31,8 @@ export interface BuildOptions {
    * what the check costs; the services behind still check every request.
    */
   authorizationFreshness?: false;
+  /** Told of every call GraphQL's resolvers make to a service (tests count them). */
+  onServiceCall?: (upstream: UpstreamName, method: string, path: string) => void;
 }
 
 const VERSION = '1.0.0';
@@ -159,6 +162,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const socketLimits = new SocketLimits(redis, app.log, { maxPerUser: config.WS_MAX_PER_USER, maxPerAddress: config.WS_MAX_PER_ADDRESS });
   app.addHook('onClose', async () => socketLimits.close());
   await app.register(ordersEventsRoute, { operation: orderEvents, upstream: upstreams[orderEvents.service], identity, limiters, socketLimits, config });
+  await installGraphql(app, { upstreams, identity, limiters, socketLimits, config, ...(options.onServiceCall ? { onServiceCall: options.onServiceCall } : {}) });
   return app;
 }
 

@@ -74,6 +74,18 @@ export const GatewayConfigSchema = Type.Composite([
     /** Comma-separated origins allowed to call the API from a browser (with credentials). Empty: none. */
     CORS_ORIGINS: Type.String({ default: '' }),
     CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, default: 600 }),
+
+    /** GraphiQL at /graphiql (loads its scripts from a CDN): for development. */
+    GRAPHQL_GRAPHIQL: Type.Boolean({ default: false }),
+    /** `__schema` / `__type` queries; the schema is public at /graphql/schema.graphql either way. */
+    GRAPHQL_INTROSPECTION: Type.Boolean({ default: true }),
+    /** Nested fields a query may have. */
+    GRAPHQL_MAX_DEPTH: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+    /** A query's cost budget: every field 1, a service call 10 more, a list times its `first`. */
+    GRAPHQL_MAX_COST: Type.Integer({ minimum: 1, default: 5_000 }),
+    GRAPHQL_MAX_ALIASES: Type.Integer({ minimum: 0, default: 30 }),
+    /** A query counts against the rate limit once per started this many points of cost. */
+    GRAPHQL_COST_PER_REQUEST: Type.Integer({ minimum: 1, default: 500 }),
   }),
 ]);
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;

@@ -77,6 +77,10 @@ export const ProductPatchBodySchema = Type.Object(
 );
 export type ProductPatchBody = Static<typeof ProductPatchBodySchema>;
 
+const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+/** A batch read (`GET /v1/products?ids=`) names at most as many products as one page holds. */
+export const MAX_PRODUCT_IDS_PER_READ = 100;
+
 export const ProductSorts = ['createdAt', '-createdAt', 'price', '-price', 'name', '-name'] as const;
 export const ProductSortSchema = Type.Union(
   ProductSorts.map((sort) => Type.Literal(sort)),
@@ -93,6 +97,12 @@ export const ProductListQuerySchema = Type.Object(
     minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
     maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
     inStock: Type.Optional(Type.Boolean({ description: 'true: only products with stock; false: only those without' })),
+    ids: Type.Optional(
+      Type.String({
+        pattern: `^${UUID_PATTERN}(,${UUID_PATTERN}){0,${MAX_PRODUCT_IDS_PER_READ - 1}}$`,
+        description: `Only these products: up to ${MAX_PRODUCT_IDS_PER_READ} comma-separated ids (a batch read; ids that name no product are left out)`,
+      }),
+    ),
     sort: ProductSortSchema,
   },
   { additionalProperties: false },

@@ -64,6 +64,7 @@ export const ErrorCodes = {
   GATEWAY_CIRCUIT_OPEN: { status: 503, title: 'The service behind this route is failing; requests are paused' },
   GATEWAY_UPGRADE_REQUIRED: { status: 426, title: 'This route speaks WebSocket only' },
   GATEWAY_TOO_MANY_SOCKETS: { status: 429, title: 'Too many open WebSockets' },
+  GRAPHQL_QUERY_TOO_COMPLEX: { status: 400, title: 'The GraphQL query is too deep, too costly or has too many aliases' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -96,6 +96,7 @@ export function listProducts(db: DataSource, query: ProductListQuery): Promise<K
   const conditions: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
+  if (query.ids !== undefined) conditions.push(`p.id = ANY(${param(query.ids.toLowerCase().split(','))}::uuid[])`);
   if (query.categoryId !== undefined) conditions.push(`p.category_id = ${param(query.categoryId)}`);
   if (query.minPrice !== undefined) conditions.push(`p.price_cents >= ${param(query.minPrice)}`);
   if (query.maxPrice !== undefined) conditions.push(`p.price_cents <= ${param(query.maxPrice)}`);

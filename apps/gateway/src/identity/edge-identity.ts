@@ -61,24 +61,35 @@ export class EdgeIdentity {
   }
 
   authenticate(operation: PublicOperation): onRequestAsyncHookHandler {
-    return async (request: FastifyRequest, _reply: FastifyReply) => {
-      const credentials = request.edgeCredentials;
-      if (credentials?.refusal) throw credentials.refusal;
-      if (credentials?.pendingApiKey !== undefined) {
-        const accessToken = await this.exchange(request, credentials.pendingApiKey);
-        credentials.pendingApiKey = undefined;
-        credentials.accessToken = accessToken;
-        const principal = await this.verifyExchanged(accessToken);
-        const refusal = await this.refusalFor(principal);
-        if (refusal !== null) throw refusal;
-        request.principal = principal;
-      }
-      if (operation.access.caller !== 'anyone' && request.principal === null) {
-        throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key', {
-          headers: { 'www-authenticate': challenge() },
-        });
-      }
-    };
+    return async (request: FastifyRequest, _reply: FastifyReply) => this.check(request, operation);
+  }
+
+  /**
+   * Both steps at once, outside a route's hooks: for credentials that arrive after the request
+   * (a GraphQL WebSocket's `connection_init` payload, copied onto the upgrade request's headers).
+   */
+  async admit(request: FastifyRequest, operation: PublicOperation): Promise<void> {
+    request.edgeCredentials = await this.read(request, operation);
+    await this.check(request, operation);
+  }
+
+  private async check(request: FastifyRequest, operation: PublicOperation): Promise<void> {
+    const credentials = request.edgeCredentials;
+    if (credentials?.refusal) throw credentials.refusal;
+    if (credentials?.pendingApiKey !== undefined) {
+      const accessToken = await this.exchange(request, credentials.pendingApiKey);
+      credentials.pendingApiKey = undefined;
+      credentials.accessToken = accessToken;
+      const principal = await this.verifyExchanged(accessToken);
+      const refusal = await this.refusalFor(principal);
+      if (refusal !== null) throw refusal;
+      request.principal = principal;
+    }
+    if (operation.access.caller !== 'anyone' && request.principal === null) {
+      throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key', {
+        headers: { 'www-authenticate': challenge() },
+      });
+    }
   }
 
   private async read(request: FastifyRequest, operation: PublicOperation): Promise<EdgeCredentials | null> {

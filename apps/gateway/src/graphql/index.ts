@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import mercurius, { type MercuriusContext } from 'mercurius';
+import type { WebSocket } from 'ws';
+import type { GatewayConfig } from '../config';
+import type { EdgeIdentity } from '../identity/edge-identity';
+import { accessLoggedRouteLevel } from '../observability/access-log';
+import type { RateLimiters } from '../protection/rate-limits';
+import type { SocketLimits } from '../protection/socket-limits';
+import type { PublicRoute, UpstreamName } from '../routes/route-table';
+import type { Upstream } from '../upstream/upstream';
+import { formatExecution, sendRefusal } from './graphql-errors';
+import { loaders } from './loaders';
+import { OrderFeed } from './order-feed';
+import { analyseQuery, type QueryLimitSettings } from './query-limits';
+import { resolvers, type GraphqlContext } from './resolvers';
+import { SCHEMA_SDL } from './schema';
+import { ServiceCalls, type ServiceCallsSettings } from './service-calls';
+import { admittingConnectionInit, type WebSocketHandler } from './socket-admission';
+
+export interface GraphqlOptions {
+  upstreams: Record<UpstreamName, Upstream>;
+  identity: EdgeIdentity;
+  limiters: RateLimiters;
+  socketLimits: SocketLimits;
+  config: GatewayConfig;
+  /** Every call a resolver makes to a service (tests count them). */
+  onServiceCall?: ServiceCallsSettings['onCall'];
+}
+
+export const GRAPHQL_PATH = '/graphql';
+/** Parsing stops here: a document this long is refused before validation can cost anything. */
+const MAX_TOKENS = 5_000;
+/** graphql-transport-ws: a connection that has not sent `connection_init` by then is closed (4408). */
+const CONNECTION_INIT_TIMEOUT_MS = 10_000;
+
+/** For the edge's identity hooks: anonymous welcome (public fields), bad credentials refused with 401. */
+const GRAPHQL_ROUTE: PublicRoute = {
+  method: 'POST',
+  path: GRAPHQL_PATH,
+  upstream: 'catalog',
+  operationId: 'graphql',
+  summary: 'The public API as GraphQL',
+  auth: 'optional',
+  rateLimit: 'default',
+  timeout: 'default',
+};
+/** A WebSocket must be signed in: its only operation is the caller's own order updates. */
+const GRAPHQL_SOCKET_ROUTE: PublicRoute = { ...GRAPHQL_ROUTE, auth: 'required' };
+
+type ExecutionContext = MercuriusContext & GraphqlContext;
+
+function operationNameOf(request: FastifyRequest): string | undefined {
+  const source = (request.method === 'GET' ? request.query : request.body) as { operationName?: unknown } | undefined;
+  return typeof source?.operationName === 'string' ? source.operationName : undefined;
+}
+
+/**
+ * GraphQL at `/graphql` (Mercurius): POST and GET, subscriptions over graphql-transport-ws on the
+ * same path, the schema at `/graphql/schema.graphql`, GraphiQL at `/graphiql` when enabled. The
+ * edge treats it as any public route: identity (401 for bad credentials), the shared rate limit,
+ * the access log. Before anything runs, a query is held to its limits (depth, cost, aliases,
+ * list sizes); a costly one counts as more than one request against the caller's rate limit.
+ */
+const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstreams, identity, limiters, socketLimits, config, onServiceCall }) => {
+  const limits: QueryLimitSettings = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, maxAliases: config.GRAPHQL_MAX_ALIASES };
+  const callSettings: ServiceCallsSettings = {
+    upstreams,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    longTimeoutMs: config.UPSTREAM_LONG_TIMEOUT_MS,
+    ...(onServiceCall ? { onCall: onServiceCall } : {}),
+  };
+
+  app.addHook('onRequest', identity.identify(GRAPHQL_ROUTE));
+  app.addHook('onRequest', limiters.default);
+  app.addHook('onRequest', identity.authenticate(GRAPHQL_ROUTE));
+  // Mercurius's WebSocket handler only ever sees admitted connections.
+  app.addHook('onRoute', (route) => {
+    if (!route.wsHandler) return;
+    route.wsHandler = admittingConnectionInit(route.wsHandler as WebSocketHandler, {
+      admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),
+      acquireSocket: (userId, address) => socketLimits.acquire(userId, address),
+      initTimeoutMs: CONNECTION_INIT_TIMEOUT_MS,
+    }) as typeof route.wsHandler;
+  });
+
+  await app.register(mercurius, {
+    schema: SCHEMA_SDL,
+    resolvers: resolvers as never,
+    loaders: loaders as never,
+    path: GRAPHQL_PATH,
+    graphiql: config.GRAPHQL_GRAPHIQL,
+    // One operation per request: a batch would multiply the cost a request may carry.
+    allowBatchedQueries: false,
+    validationRules: config.GRAPHQL_INTROSPECTION ? [] : [NoSchemaIntrospectionCustomRule],
+    graphql: { parseOptions: { maxTokens: MAX_TOKENS } },
+    context: (request: FastifyRequest): GraphqlContext => ({ request, calls: new ServiceCalls(request, callSettings) }),
+    errorFormatter: (execution: ExecutionResult & { errors: readonly GraphQLError[] }, context: MercuriusContext) =>
+      formatExecution(execution, (context as ExecutionContext).request),
+    errorHandler: (error, request, reply) => void sendRefusal(error as never, request, reply),
+    subscription: {
+      context: (socket: WebSocket, request: FastifyRequest): GraphqlContext => ({
+        request,
+        calls: new ServiceCalls(request, callSettings),
+        orderFeed: new OrderFeed(upstreams.orders, request, socket, config.UPSTREAM_CONNECT_TIMEOUT_MS),
+      }),
+    },
+    additionalRouteOptions: { logLevel: accessLoggedRouteLevel(config.LOG_LEVEL), config: { accessLog: true } },
+  });
+
+  app.graphql.addHook('preExecution', async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext, variables: Record<string, unknown>) => {
+    const { request } = context as ExecutionContext;
+    const reply: FastifyReply = context.reply;
+    const { cost } = analyseQuery(schema, document, variables, operationNameOf(request), limits);
+    // The request counted once at the edge; a costly query counts once more per started unit.
+    const extraCounts = Math.ceil(cost / config.GRAPHQL_COST_PER_REQUEST) - 1;
+    for (let count = 0; count < extraCounts; count += 1) await limiters.default.call(app as FastifyInstance, request, reply);
+  });
+  app.graphql.addHook('preSubscriptionExecution', async (schema: GraphQLSchema, document: DocumentNode) => {
+    analyseQuery(schema, document, undefined, undefined, limits);
+  });
+
+  let printed: string | undefined;
+  app.get(`${GRAPHQL_PATH}/schema.graphql`, { logLevel: accessLoggedRouteLevel(config.LOG_LEVEL), config: { accessLog: true } }, async (_request, reply) => {
+    printed ??= printSchema(app.graphql.schema);
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'public, max-age=60').send(printed);
+  });
+};
+
+/** Adds GraphQL to the gateway (see `graphqlPlugin`). */
+export async function installGraphql(app: FastifyInstance, options: GraphqlOptions): Promise<void> {
+  await app.register(graphqlPlugin, options);
+}

@@ -1,0 +1,167 @@
+import type { Category, Order, Page, Product, RecommendationList, User } from '@shop/contracts';
+import { AppError } from '@shop/service-kit';
+import type { FastifyRequest } from 'fastify';
+import { GraphQLScalarType, Kind } from 'graphql';
+import type { OrderFeed } from './order-feed';
+import type { ServiceCalls } from './service-calls';
+
+/** What every resolver and loader gets: the caller's request and its calls to the services. */
+export interface GraphqlContext {
+  request: FastifyRequest;
+  calls: ServiceCalls;
+  /** Only on a WebSocket connection. */
+  orderFeed?: OrderFeed;
+}
+
+interface Connection<T> {
+  edges: { node: T; cursor: string | null }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** A REST page as a Relay connection: the page's next cursor is `endCursor` (and the last edge's cursor). */
+export function connectionOf<T>(page: Page<T>): Connection<T> {
+  const last = page.items.length - 1;
+  return {
+    edges: page.items.map((node, index) => ({ node, cursor: index === last ? page.nextCursor : null })),
+    pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor },
+  };
+}
+
+/** Refused at the edge, as REST refuses a protected route without credentials: no service is asked. */
+function requireSignedIn(context: GraphqlContext): void {
+  if (context.request.principal === null) {
+    throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key');
+  }
+}
+
+const id = (value: string) => encodeURIComponent(value);
+
+type Args = Record<string, unknown>;
+interface ProductFilter {
+  categoryId?: string | null;
+  minPrice?: number | null;
+  maxPrice?: number | null;
+  inStock?: boolean | null;
+}
+
+/** ISO 8601 strings, exactly as REST writes them. */
+const DateTime = new GraphQLScalarType({
+  name: 'DateTime',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
+  parseValue: (value) => {
+    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new TypeError('DateTime must be an ISO 8601 string');
+    return value;
+  },
+  parseLiteral: (node) => {
+    if (node.kind !== Kind.STRING || Number.isNaN(Date.parse(node.value))) throw new TypeError('DateTime must be an ISO 8601 string');
+    return node.value;
+  },
+});
+
+/**
+ * Each root field is one REST operation, called through the gateway's upstream pools with the
+ * caller's credentials: the services decide who may see what, exactly as for REST. Relations
+ * between resources are the loaders' (see loaders.ts), so lists never cost a call per item.
+ */
+export const resolvers = {
+  DateTime,
+  Query: {
+    products: async (_root: unknown, args: Args & { filter?: ProductFilter | null }, { calls }: GraphqlContext) =>
+      connectionOf(
+        await calls.required<Page<Product>>('catalog', {
+          method: 'GET',
+          path: '/v1/products',
+          query: {
+            limit: args.first as number,
+            cursor: args.after as string | undefined,
+            q: args.q as string | undefined,
+            sort: args.sort as string | undefined,
+            categoryId: args.filter?.categoryId,
+            minPrice: args.filter?.minPrice,
+            maxPrice: args.filter?.maxPrice,
+            inStock: args.filter?.inStock,
+          },
+        }),
+      ),
+    product: (_root: unknown, args: { id: string }, { calls }: GraphqlContext) =>
+      calls.json<Product>('catalog', { method: 'GET', path: `/v1/products/${id(args.id)}` }, { missingIsNull: true }),
+    categories: async (_root: unknown, args: Args, { calls }: GraphqlContext) =>
+      connectionOf(
+        await calls.required<Page<Category>>('catalog', {
+          method: 'GET',
+          path: '/v1/categories',
+          query: { limit: args.first as number, cursor: args.after as string | undefined },
+        }),
+      ),
+    category: (_root: unknown, args: { id: string }, { calls }: GraphqlContext) =>
+      calls.json<Category>('catalog', { method: 'GET', path: `/v1/categories/${id(args.id)}` }, { missingIsNull: true }),
+    me: (_root: unknown, _args: Args, context: GraphqlContext) => {
+      requireSignedIn(context);
+      return context.calls.required<User>('auth', { method: 'GET', path: '/v1/auth/me' });
+    },
+    orders: async (_root: unknown, args: Args, context: GraphqlContext) => {
+      requireSignedIn(context);
+      return connectionOf(
+        await context.calls.required<Page<Order>>('orders', {
+          method: 'GET',
+          path: '/v1/orders',
+          query: {
+            limit: args.first as number,
+            cursor: args.after as string | undefined,
+            status: args.status as string | undefined,
+            userId: args.userId as string | undefined,
+          },
+        }),
+      );
+    },
+    // Someone else's order is a 404 from orders, as on REST: null here, revealing nothing.
+    order: (_root: unknown, args: { id: string }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      return context.calls.json<Order>('orders', { method: 'GET', path: `/v1/orders/${id(args.id)}` }, { missingIsNull: true });
+    },
+    recommendedProducts: async (_root: unknown, args: { first: number }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      const list = await context.calls.required<RecommendationList>('recommendations', { method: 'GET', path: '/v1/recommendations', query: { limit: args.first } });
+      return list.items;
+    },
+  },
+
+  Mutation: {
+    placeOrder: (_root: unknown, args: { input: unknown; idempotencyKey?: string | null; waitSeconds?: number | null }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      const headers: Record<string, string> = {};
+      if (typeof args.idempotencyKey === 'string') headers['idempotency-key'] = args.idempotencyKey;
+      if (typeof args.waitSeconds === 'number') headers.prefer = `wait=${args.waitSeconds}`;
+      return context.calls.required<Order>('orders', { method: 'POST', path: '/v1/orders', body: args.input, headers, timeout: 'long' });
+    },
+    cancelOrder: (_root: unknown, args: { id: string; idempotencyKey?: string | null }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      const headers: Record<string, string> = typeof args.idempotencyKey === 'string' ? { 'idempotency-key': args.idempotencyKey } : {};
+      return context.calls.required<Order>('orders', { method: 'POST', path: `/v1/orders/${id(args.id)}/cancel`, headers });
+    },
+    createProduct: (_root: unknown, args: { input: unknown }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      return context.calls.required<Product>('catalog', { method: 'POST', path: '/v1/products', body: args.input });
+    },
+    updateProduct: (_root: unknown, args: { id: string; input: unknown }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      return context.calls.required<Product>('catalog', { method: 'PATCH', path: `/v1/products/${id(args.id)}`, body: args.input });
+    },
+    deleteProduct: async (_root: unknown, args: { id: string }, context: GraphqlContext) => {
+      requireSignedIn(context);
+      await context.calls.json('catalog', { method: 'DELETE', path: `/v1/products/${id(args.id)}` });
+      return true;
+    },
+  },
+
+  Subscription: {
+    orderUpdated: {
+      subscribe: (_root: unknown, _args: Args, context: GraphqlContext) => {
+        if (!context.orderFeed) throw new AppError('GATEWAY_UPGRADE_REQUIRED', 'Subscribe over a WebSocket (graphql-transport-ws) at /graphql');
+        return context.orderFeed.updates();
+      },
+      // Each event is the argument list of an emitted `order`.
+      resolve: (event: [Order]) => event[0],
+    },
+  },
+};

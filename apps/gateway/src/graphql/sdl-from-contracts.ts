@@ -1,0 +1,106 @@
+import type { TSchema } from '@sinclair/typebox';
+
+/**
+ * GraphQL types written from the contracts' TypeBox schemas, so a field added to a REST resource
+ * appears in its GraphQL type with the same nullability and format, and none can drift:
+ * - a property is non-null when it is required and `null` is not among its types;
+ * - `format: uuid` is `ID`, `format: date-time` is `DateTime` (the same ISO 8601 string);
+ * - an integer is `Int`, any other number `Float`;
+ * - a union of string literals is the enum named for it when every value is a GraphQL name
+ *   (`OrderStatus`), otherwise `String` (`bought-together` cannot be an enum value, and the
+ *   values stay exactly REST's);
+ * - an object is the named type whose schema it is (`RecommendedItem.product` is `Product`).
+ */
+
+interface JsonSchema {
+  type?: string;
+  format?: string;
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  $id?: string;
+}
+
+/** Schemas that have a name in the GraphQL schema: object types, input types and enums. */
+export type NamedSchemas = ReadonlyArray<readonly [name: string, schema: TSchema]>;
+
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+/** The same schema, whatever TypeBox cloned on the way: compared by content. */
+function sameSchema(left: JsonSchema, right: JsonSchema): boolean {
+  return JSON.stringify(left) === JSON.stringify(right);
+}
+
+function nameOf(schema: JsonSchema, named: NamedSchemas): string | undefined {
+  return named.find(([, candidate]) => sameSchema(candidate as JsonSchema, schema))?.[0];
+}
+
+function literalsOf(schema: JsonSchema): string[] | undefined {
+  const members = schema.anyOf;
+  if (!members?.every((member) => typeof member.const === 'string')) return undefined;
+  return members.map((member) => member.const as string);
+}
+
+/** The GraphQL type of a schema, without the non-null marker of the field itself. */
+function typeOf(schema: JsonSchema, named: NamedSchemas, where: string): string {
+  const name = nameOf(schema, named);
+  if (name !== undefined) return name;
+  const literals = literalsOf(schema);
+  if (literals !== undefined) {
+    if (literals.every((literal) => GRAPHQL_NAME.test(literal))) throw new Error(`${where}: name this enum (${literals.join(', ')}) among the named schemas`);
+    return 'String';
+  }
+  if (schema.anyOf) {
+    const present = schema.anyOf.filter((member) => member.type !== 'null');
+    if (present.length !== 1) throw new Error(`${where}: a union of ${present.length} types has no GraphQL type`);
+    return typeOf(present[0]!, named, where);
+  }
+  switch (schema.type) {
+    case 'string':
+      if (schema.format === 'uuid') return 'ID';
+      if (schema.format === 'date-time') return 'DateTime';
+      return 'String';
+    case 'integer':
+      return 'Int';
+    case 'number':
+      return 'Float';
+    case 'boolean':
+      return 'Boolean';
+    case 'array':
+      return `[${typeOf(schema.items!, named, `${where}[]`)}${isNullable(schema.items!) ? '' : '!'}]`;
+    default:
+      throw new Error(`${where}: no GraphQL type for ${JSON.stringify(schema)}`);
+  }
+}
+
+function isNullable(schema: JsonSchema): boolean {
+  return schema.anyOf?.some((member) => member.type === 'null') ?? schema.type === 'null';
+}
+
+/** `name: Type!` lines for every property of an object schema. */
+export function fieldsOf(schema: TSchema, named: NamedSchemas, where: string): string[] {
+  const object = schema as JsonSchema;
+  const required = new Set(object.required ?? []);
+  return Object.entries(object.properties ?? {}).map(([property, propertySchema]) => {
+    const nonNull = required.has(property) && !isNullable(propertySchema);
+    return `${property}: ${typeOf(propertySchema, named, `${where}.${property}`)}${nonNull ? '!' : ''}`;
+  });
+}
+
+/** `type Name { ...every property... ...extra }` (or `input`), from the schema registered under that name. */
+export function objectTypeSdl(kind: 'type' | 'input', name: string, named: NamedSchemas, extraFields: string[] = []): string {
+  const entry = named.find(([candidate]) => candidate === name);
+  if (!entry) throw new Error(`${name} is not among the named schemas`);
+  const lines = [...fieldsOf(entry[1], named, name), ...extraFields];
+  return `${kind} ${name} {\n${lines.map((line) => `  ${line}`).join('\n')}\n}`;
+}
+
+/** `enum Name { ... }` from a union of string literals registered under that name. */
+export function enumSdl(name: string, named: NamedSchemas): string {
+  const entry = named.find(([candidate]) => candidate === name);
+  const literals = entry && literalsOf(entry[1] as JsonSchema);
+  if (!literals) throw new Error(`${name} is not a named union of literals`);
+  return `enum ${name} {\n${literals.map((literal) => `  ${literal}`).join('\n')}\n}`;
+}

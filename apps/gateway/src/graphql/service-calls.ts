@@ -1,0 +1,136 @@
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, type ErrorCode, type ProblemFieldError } from '@shop/contracts';
+import { AppError } from '@shop/service-kit';
+import type { FastifyRequest } from 'fastify';
+import { traceOfRequest } from '../observability/trace-context';
+import { upstreamRequestHeaders } from '../upstream/forward-headers';
+import type { Upstream } from '../upstream/upstream';
+import { UpstreamError } from '../upstream/upstream-error';
+import type { UpstreamName } from '../routes/route-table';
+
+/** A service's refusal (its problem's code and status), or the gateway's own for an upstream failure. */
+export class ServiceProblem extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    detail: string,
+    readonly errors?: ProblemFieldError[],
+  ) {
+    super(detail);
+    this.name = 'ServiceProblem';
+  }
+
+  static of(error: AppError): ServiceProblem {
+    return new ServiceProblem(error.code, error.statusCode, error.detail ?? error.title, error.options.errors);
+  }
+}
+
+export interface ServiceCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** `long` for a call that may legitimately wait (`Prefer: wait`). */
+  timeout?: 'long';
+}
+
+export interface ServiceCallsSettings {
+  upstreams: Record<UpstreamName, Upstream>;
+  timeoutMs: number;
+  longTimeoutMs: number;
+  /** Every call made (tests count them to prove batching). */
+  onCall?: (upstream: UpstreamName, method: string, path: string) => void;
+}
+
+function pathWithQuery(path: string, query: ServiceCall['query']): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
+  const encoded = search.toString();
+  return encoded === '' ? path : `${path}?${encoded}`;
+}
+
+function problemOf(body: Buffer, status: number): ServiceProblem {
+  try {
+    const problem = JSON.parse(body.toString('utf8')) as { code?: unknown; detail?: unknown; title?: unknown; errors?: ProblemFieldError[] };
+    if (typeof problem.code === 'string') {
+      const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : problem.code;
+      return new ServiceProblem(problem.code, status, detail, Array.isArray(problem.errors) ? problem.errors : undefined);
+    }
+  } catch {
+    // Not a problem document: described by its status below.
+  }
+  // Services answer every error as a problem; anything else is a broken answer (a bare 404 aside).
+  const code: ErrorCode = status === 404 ? 'RESOURCE_NOT_FOUND' : 'GATEWAY_BAD_UPSTREAM_RESPONSE';
+  return new ServiceProblem(code, ErrorCodes[code].status, ErrorCodes[code].title);
+}
+
+/**
+ * The services as one GraphQL request sees them: each call goes through the gateway's own
+ * upstream pool (breaker, timeouts, retries of idempotent calls) with the caller's credentials,
+ * request id and trace, so every service still verifies the token and enforces ownership
+ * exactly as it does for REST. A refusal becomes a `ServiceProblem` carrying the service's code.
+ */
+export class ServiceCalls {
+  private readonly traceparent: string | undefined;
+
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly settings: ServiceCallsSettings,
+  ) {
+    const trace = traceOfRequest(request.headers.traceparent);
+    request.traceId = trace.traceId;
+    this.traceparent = trace.instrumented ? undefined : trace.traceparent;
+  }
+
+  /** The answer's JSON, `null` for a 404 when `missingIsNull`, or a thrown `ServiceProblem`. */
+  async json<T>(upstreamName: UpstreamName, call: ServiceCall, options: { missingIsNull?: boolean } = {}): Promise<T | null> {
+    const upstream = this.settings.upstreams[upstreamName];
+    const accessToken = this.request.edgeCredentials?.accessToken;
+    const headers = upstreamRequestHeaders(
+      { accept: 'application/json', ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers },
+      {
+        requestId: this.request.id,
+        traceparent: this.traceparent,
+        clientAddress: this.request.ip,
+        protocol: this.request.protocol,
+        host: this.request.headers.host,
+        authorization: accessToken === undefined ? undefined : `Bearer ${accessToken}`,
+      },
+    );
+    const path = pathWithQuery(call.path, call.query);
+    this.settings.onCall?.(upstreamName, call.method, path);
+    const started = performance.now();
+    let response;
+    try {
+      response = await upstream.send({
+        method: call.method,
+        path,
+        headers,
+        ...(call.body === undefined ? {} : { body: Buffer.from(JSON.stringify(call.body)) }),
+        timeoutMs: call.timeout === 'long' ? this.settings.longTimeoutMs : this.settings.timeoutMs,
+        repeatable: call.method === 'GET' || call.method === 'DELETE' || call.headers?.['idempotency-key'] !== undefined,
+      });
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      this.request.log.warn({ upstream: upstream.name, failure: error.failure, err: error.cause }, 'upstream failed');
+      throw ServiceProblem.of(error.toAppError());
+    }
+    this.request.upstreamTiming = { upstream: upstream.name, ms: performance.now() - started, attempts: response.attempts };
+    if (response.statusCode === 404 && options.missingIsNull) return null;
+    if (response.statusCode >= 400) throw problemOf(response.body, response.statusCode);
+    if (response.statusCode === 204 || response.body.length === 0) return null;
+    try {
+      return JSON.parse(response.body.toString('utf8')) as T;
+    } catch {
+      throw ServiceProblem.of(new AppError('GATEWAY_BAD_UPSTREAM_RESPONSE', `The ${upstream.name} service answered with something that is not JSON`));
+    }
+  }
+
+  /** Like `json`, for an answer that must have a body. */
+  async required<T>(upstreamName: UpstreamName, call: ServiceCall): Promise<T> {
+    const value = await this.json<T>(upstreamName, call);
+    if (value === null) throw ServiceProblem.of(new AppError('GATEWAY_BAD_UPSTREAM_RESPONSE', `The ${upstreamName} service answered without a body`));
+    return value;
+  }
+}
