@@ -64,6 +64,8 @@ t.test('filters, search and sorts', async (t) => {
   t.same(ids((await page(app, 'inStock=false')).items), ids([bulb]));
   t.same(ids((await page(app, `categoryId=${kitchen.id}&inStock=true&maxPrice=6000`)).items), ids([kettle]));
   t.same((await page(app, `categoryId=${randomUUID()}`)).items, []);
+  t.same(ids((await page(app, `ids=${lamp.id},${knife.id.toUpperCase()},${randomUUID()}`)).items), ids([lamp, knife]), 'a batch read by ids; unknown ids are left out');
+  t.same(ids((await page(app, `ids=${lamp.id},${kettle.id}&inStock=true&maxPrice=5000`)).items), ids([lamp]), 'ids combine with filters');
 
   t.same(ids((await page(app, 'q=lamp')).items), ids([lamp]), 'name');
   t.same(ids((await page(app, 'q=lamps')).items), ids([lamp]), 'stemmed');
@@ -113,6 +115,9 @@ t.test('bad list parameters are 400', async (t) => {
     [`cursor=${Buffer.from(JSON.stringify(['price', 'x', 'y'])).toString('base64url')}`, '/querystring/cursor'],
     ['colour=red', '/querystring/colour'],
     [`q=${'x'.repeat(201)}`, '/querystring/q'],
+    ['ids=kitchen', '/querystring/ids'],
+    [`ids=${randomUUID()},`, '/querystring/ids'],
+    [`ids=${Array.from({ length: 101 }, () => randomUUID()).join(',')}`, '/querystring/ids'],
   ] as const;
   for (const [query, path] of cases) {
     const response = await app.inject({ method: 'GET', url: `/v1/products?${query}` });

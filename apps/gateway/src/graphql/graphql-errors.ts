@@ -40,29 +40,44 @@ function extensionsOf(code: string, status: number, requestId: string, errors?: 
 
 /**
  * One error of an execution as the client sees it: a service's refusal keeps its code and status;
- * anything unexpected is logged in full and answered as INTERNAL_ERROR, without its message
- * (which could name an internal host) or stack.
+ * anything unexpected is logged in full and answered without its message (which could name an
+ * internal host) or stack. `ran`: execution started (else the error is about the request itself:
+ * a missing variable, an unknown operation name).
  */
-export function formatExecutionError(error: GraphQLError, request: FastifyRequest): GraphQLFormattedError {
+export function formatExecutionError(error: GraphQLError, request: FastifyRequest, ran: boolean): GraphQLFormattedError {
   const cause = error.originalError;
   if (cause instanceof ServiceProblem) return formatted(cause.message, extensionsOf(cause.code, cause.status, request.id, cause.errors), error);
   if (isAppError(cause)) return formatted(cause.detail ?? cause.title, extensionsOf(cause.code, cause.statusCode, request.id, cause.options.errors), error);
+  if (!ran) return formatted(error.message, extensionsOf('REQUEST_VALIDATION_FAILED', 400, request.id, [{ path: '/query', message: error.message }]), error);
   if (cause === undefined || cause instanceof GraphQLError) {
-    // GraphQL's own: a variable of the wrong type, a non-null field that came back null...
-    return formatted(error.message, extensionsOf('REQUEST_VALIDATION_FAILED', 400, request.id), error);
+    // GraphQL's own, while executing: a service's answer that does not fit the schema (a null where none may be, an Int beyond 32 bits).
+    request.log.error({ err: error, path: error.path }, 'a service answer does not fit the GraphQL schema');
+    return formatted(ErrorCodes.GATEWAY_BAD_UPSTREAM_RESPONSE.title, extensionsOf('GATEWAY_BAD_UPSTREAM_RESPONSE', 502, request.id), error);
   }
   request.log.error({ err: cause, path: error.path }, 'GraphQL resolver failed');
   return formatted(ErrorCodes.INTERNAL_ERROR.title, extensionsOf('INTERNAL_ERROR', 500, request.id), error);
 }
 
 /**
+ * For errors that Mercurius sends on a WebSocket as they are (a subscription refused as it
+ * starts): the same message and extensions as the formatter gives.
+ */
+export function asGraphqlError(error: unknown, request: FastifyRequest): GraphQLError {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const { message, extensions } = formatExecutionError(new GraphQLError(original.message, { originalError: original }), request, true);
+  return new GraphQLError(message, { extensions: extensions ?? {} });
+}
+
+/**
  * Mercurius's `errorFormatter`: errors met while executing. The HTTP status stays 200 whenever
- * the operation ran (GraphQL over HTTP): each error says its own status in `extensions`.
+ * the operation ran (GraphQL over HTTP): each error says its own status in `extensions`; a
+ * request that could not start (a required variable missing) is a 400.
  */
 export function formatExecution(execution: ExecutionResult & { errors: readonly GraphQLError[] }, request: FastifyRequest) {
+  const ran = execution.data !== undefined;
   return {
-    statusCode: 200,
-    response: { data: execution.data ?? null, errors: execution.errors.map((error) => formatExecutionError(error, request)) },
+    statusCode: ran ? 200 : 400,
+    response: { data: execution.data ?? null, errors: execution.errors.map((error) => formatExecutionError(error, request, ran)) },
   };
 }
 

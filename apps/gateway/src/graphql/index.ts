@@ -9,7 +9,7 @@ import type { RateLimiters } from '../protection/rate-limits';
 import type { SocketLimits } from '../protection/socket-limits';
 import type { PublicRoute, UpstreamName } from '../routes/route-table';
 import type { Upstream } from '../upstream/upstream';
-import { formatExecution, sendRefusal } from './graphql-errors';
+import { asGraphqlError, formatExecution, sendRefusal } from './graphql-errors';
 import { loaders } from './loaders';
 import { OrderFeed } from './order-feed';
 import { analyseQuery, type QueryLimitSettings } from './query-limits';
@@ -116,8 +116,12 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     const extraCounts = Math.ceil(cost / config.GRAPHQL_COST_PER_REQUEST) - 1;
     for (let count = 0; count < extraCounts; count += 1) await limiters.default.call(app as FastifyInstance, request, reply);
   });
-  app.graphql.addHook('preSubscriptionExecution', async (schema: GraphQLSchema, document: DocumentNode) => {
-    analyseQuery(schema, document, undefined, undefined, limits);
+  app.graphql.addHook('preSubscriptionExecution', async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext) => {
+    try {
+      analyseQuery(schema, document, undefined, undefined, limits);
+    } catch (error) {
+      throw asGraphqlError(error, (context as ExecutionContext).request);
+    }
   });
 
   let printed: string | undefined;

@@ -2,6 +2,7 @@ import type { Category, Order, Page, Product, RecommendationList, User } from '@
 import { AppError } from '@shop/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { GraphQLScalarType, Kind } from 'graphql';
+import { asGraphqlError } from './graphql-errors';
 import type { OrderFeed } from './order-feed';
 import type { ServiceCalls } from './service-calls';
 
@@ -156,9 +157,14 @@ export const resolvers = {
 
   Subscription: {
     orderUpdated: {
-      subscribe: (_root: unknown, _args: Args, context: GraphqlContext) => {
-        if (!context.orderFeed) throw new AppError('GATEWAY_UPGRADE_REQUIRED', 'Subscribe over a WebSocket (graphql-transport-ws) at /graphql');
-        return context.orderFeed.updates();
+      subscribe: async (_root: unknown, _args: Args, context: GraphqlContext) => {
+        try {
+          if (!context.orderFeed) throw new AppError('GATEWAY_UPGRADE_REQUIRED', 'Subscribe over a WebSocket (graphql-transport-ws) at /graphql');
+          return await context.orderFeed.updates();
+        } catch (error) {
+          // Sent on the socket as it is: it must carry its code already.
+          throw asGraphqlError(error, context.request);
+        }
       },
       // Each event is the argument list of an emitted `order`.
       resolve: (event: [Order]) => event[0],

@@ -64,7 +64,7 @@ ${objectTypeSdl('type', 'Product', NAMED_SCHEMAS, [
   '"The product\'s category; null when it has none."',
   'category: Category',
   `"Products most often bought together with this one (GET /v1/products/{id}/recommendations); first: 1-50."`,
-  `recommendations(first: Int = ${DEFAULT_RECOMMENDATIONS}): [RecommendedItem!]!`,
+  `recommendations(first: Int = ${DEFAULT_RECOMMENDATIONS}): [RecommendedItem!]`,
 ])}
 ${objectTypeSdl('type', 'Category', NAMED_SCHEMAS)}
 ${objectTypeSdl('type', 'OrderItem', NAMED_SCHEMAS, ['"The catalog\'s current product; null once it is deleted."', 'product: Product'])}

@@ -1,0 +1,168 @@
+/**
+ * GraphQL's overhead: autocannon against `product(id)` through POST /graphql and against
+ * GET /v1/products/{id}, both through the same gateway process, alternating over BENCH_ROUNDS
+ * rounds (2) so that the machine's drift weighs on both alike. Prints throughput and p99 of each,
+ * the ratio GraphQL/REST beside its target (0.8) and the load average. A script that prints
+ * figures, not a test: nothing is asserted.
+ *
+ *   npx nx run gateway:bench-graphql
+ *
+ * The upstream is the real catalog (a child process on a fresh database, one product) when it
+ * starts, otherwise the Fastify stand-in (bench/catalog-stand-in.ts); BENCH_UPSTREAM=stand-in
+ * picks the stand-in. BENCH_SECONDS (5 per run) and BENCH_CONNECTIONS (32) set the load. Both
+ * requests carry the same valid token, so the catalog does the same work for each.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import autocannon from 'autocannon';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const TARGET = 0.8;
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function start(script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  cleanups.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return child;
+}
+
+async function runToCompletion(script: string, env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${String(code)}`);
+}
+
+async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited`);
+    if (await fetch(`${url}/health`).then((response) => response.ok, () => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${url} did not become healthy`);
+}
+
+async function startCatalog(jwksUrl: string, adminToken: string): Promise<{ url: string; productId: string; kind: string }> {
+  if (process.env.BENCH_UPSTREAM !== 'stand-in') {
+    try {
+      const database = await createTestDatabase('bench_graphql_catalog');
+      cleanups.push(() => database.drop());
+      const redis = createTestRedisPrefix('bench_graphql_catalog');
+      cleanups.push(() => redis.clear());
+      const port = await freePort();
+      const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, AUTH_JWKS_URL: jwksUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
+      await runToCompletion('apps/catalog/src/migrate.ts', env);
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHealth(url, start('apps/catalog/src/main.ts', env));
+      const created = await fetch(`${url}/v1/products`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sku: 'BENCH-TEA-1', name: 'Sencha, first flush', description: 'A green tea from Shizuoka.', priceCents: 1_250, tags: ['tea', 'green'], stock: 100 }),
+      });
+      if (created.status !== 201) throw new Error(`could not create the product: ${created.status}`);
+      return { url, productId: ((await created.json()) as { id: string }).id, kind: 'the real catalog' };
+    } catch (error) {
+      process.stderr.write(`real catalog unavailable (${(error as Error).message}); using the stand-in\n`);
+    }
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, start('apps/gateway/bench/catalog-stand-in.ts', { PORT: String(port) }));
+  return { url, productId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b10', kind: 'the catalog stand-in' };
+}
+
+async function load(request: { url: string; method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
+  const result = await autocannon({ ...request, connections: CONNECTIONS, pipelining: 1, duration: SECONDS });
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx + result.errors + result.timeouts };
+}
+
+async function main() {
+  const issuer = await createTestTokenIssuer();
+  const adminToken = await issuer.tokenFor({ role: 'admin', ttlSeconds: 900 });
+  const readerToken = await issuer.tokenFor({ role: 'customer', ttlSeconds: 900 });
+  const jwks = createHttpServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks)));
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => jwks.close(resolve)));
+  const jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/.well-known/jwks.json`;
+
+  const catalog = await startCatalog(jwksUrl, adminToken);
+  const redis = createTestRedisPrefix('bench_graphql_gateway');
+  cleanups.push(() => redis.clear());
+  const port = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  const gateway = start('apps/gateway/src/main.ts', {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    METRICS_ENABLED: 'false',
+    LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redis.prefix,
+    CATALOG_URL: catalog.url,
+    AUTH_URL: 'http://127.0.0.1:9',
+    ORDERS_URL: 'http://127.0.0.1:9',
+    RECOMMENDATIONS_URL: 'http://127.0.0.1:9',
+    AUTH_JWKS_URL: jwksUrl,
+    RATE_LIMIT_MAX: '1000000000',
+    RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
+  });
+  await waitForHealth(gatewayUrl, gateway);
+
+  const headers = { authorization: `Bearer ${readerToken}` };
+  const query = JSON.stringify({ query: 'query ($id: ID!) { product(id: $id) { id sku name description priceCents currency categoryId tags stock createdAt updatedAt version } }', variables: { id: catalog.productId } });
+  const rest = { url: `${gatewayUrl}/v1/products/${catalog.productId}`, headers };
+  const graphql = { url: `${gatewayUrl}/graphql`, method: 'POST' as const, headers: { ...headers, 'content-type': 'application/json' }, body: query };
+  const check = await fetch(graphql.url, { method: 'POST', headers: graphql.headers, body: graphql.body });
+  const answer = await check.text();
+  if (!answer.includes('BENCH-TEA-1')) throw new Error(`the GraphQL query does not answer the product: ${answer}`);
+
+  // Warm-up: JIT, connection pools, the catalog's cache.
+  await autocannon({ ...rest, connections: CONNECTIONS, duration: 2 });
+  await autocannon({ ...graphql, connections: CONNECTIONS, duration: 2 });
+  const runs = { rest: [] as Awaited<ReturnType<typeof load>>[], graphql: [] as Awaited<ReturnType<typeof load>>[] };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    runs.rest.push(await load(rest));
+    runs.graphql.push(await load(graphql));
+  }
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const restRps = mean(runs.rest.map((run) => run.rps));
+  const graphqlRps = mean(runs.graphql.map((run) => run.rps));
+  const ratio = graphqlRps / restRps;
+  const [one, five] = loadavg();
+  process.stdout.write(
+    [
+      `upstream: ${catalog.kind}; ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections`,
+      `GET /v1/products/{id}     ${restRps.toFixed(0).padStart(7)} req/s  p99 ${mean(runs.rest.map((run) => run.p99)).toFixed(1)} ms  non-2xx ${runs.rest.reduce((sum, run) => sum + run.non2xx, 0)}`,
+      `POST /graphql product(id) ${graphqlRps.toFixed(0).padStart(7)} req/s  p99 ${mean(runs.graphql.map((run) => run.p99)).toFixed(1)} ms  non-2xx ${runs.graphql.reduce((sum, run) => sum + run.non2xx, 0)}`,
+      `ratio GraphQL/REST: ${ratio.toFixed(2)} (target ≥ ${TARGET}: ${ratio >= TARGET ? 'met' : 'NOT met'}); load average ${one!.toFixed(2)} / ${five!.toFixed(2)} (1 / 5 min)`,
+      '',
+    ].join('\n'),
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+}
