@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
@@ -16,7 +17,7 @@ import { analyseQuery, type QueryLimitSettings } from './query-limits';
 import { resolvers, type GraphqlContext } from './resolvers';
 import { SCHEMA_SDL } from './schema';
 import { ServiceCalls, type ServiceCallsSettings } from './service-calls';
-import { admittingConnectionInit, type WebSocketHandler } from './socket-admission';
+import { SocketAdmission } from './socket-admission';
 
 export interface GraphqlOptions {
   upstreams: Record<UpstreamName, Upstream>;
@@ -74,15 +75,17 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
   app.addHook('onRequest', identity.identify(GRAPHQL_ROUTE));
   app.addHook('onRequest', limiters.default);
   app.addHook('onRequest', identity.authenticate(GRAPHQL_ROUTE));
-  // Mercurius's WebSocket handler only ever sees admitted connections.
-  app.addHook('onRoute', (route) => {
-    if (!route.wsHandler) return;
-    route.wsHandler = admittingConnectionInit(route.wsHandler as WebSocketHandler, {
-      admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),
-      acquireSocket: (userId, address) => socketLimits.acquire(userId, address),
-      initTimeoutMs: CONNECTION_INIT_TIMEOUT_MS,
-    }) as typeof route.wsHandler;
+  const admission = new SocketAdmission({
+    admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),
+    acquireSocket: (userId, address) => socketLimits.acquire(userId, address),
+    initTimeoutMs: CONNECTION_INIT_TIMEOUT_MS,
   });
+  // Emitted for each upgraded socket before its route's handler (Mercurius) listens to it.
+  const watchGraphqlSockets = (socket: WebSocket, raw: IncomingMessage) => {
+    if (raw.url?.split('?')[0] === GRAPHQL_PATH) admission.watch(socket);
+  };
+  app.websocketServer.on('connection', watchGraphqlSockets);
+  app.addHook('onClose', async () => void app.websocketServer.off('connection', watchGraphqlSockets));
 
   await app.register(mercurius, {
     schema: SCHEMA_SDL,
@@ -99,10 +102,11 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
       formatExecution(execution, (context as ExecutionContext).request),
     errorHandler: (error, request, reply) => void sendRefusal(error as never, request, reply),
     subscription: {
-      context: (socket: WebSocket, request: FastifyRequest): GraphqlContext => ({
+      // At connection_init, before it is acknowledged: a refused connection is closing already, and gets no feed.
+      context: async (socket: WebSocket, request: FastifyRequest): Promise<GraphqlContext> => ({
         request,
         calls: new ServiceCalls(request, callSettings),
-        orderFeed: new OrderFeed(upstreams.orders, request, socket, config.UPSTREAM_CONNECT_TIMEOUT_MS),
+        ...((await admission.admit(socket, request)) ? { orderFeed: new OrderFeed(upstreams.orders, request, socket, config.UPSTREAM_CONNECT_TIMEOUT_MS) } : {}),
       }),
     },
     additionalRouteOptions: { logLevel: accessLoggedRouteLevel(config.LOG_LEVEL), config: { accessLog: true } },
@@ -114,7 +118,7 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     const { cost } = analyseQuery(schema, document, variables, operationNameOf(request), limits);
     // The request counted once at the edge; a costly query counts once more per started unit.
     const extraCounts = Math.ceil(cost / config.GRAPHQL_COST_PER_REQUEST) - 1;
-    for (let count = 0; count < extraCounts; count += 1) await limiters.default.call(app as FastifyInstance, request, reply);
+    if (extraCounts > 0) await limiters.countMore(request, reply, extraCounts);
   });
   app.graphql.addHook('preSubscriptionExecution', async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext) => {
     try {

@@ -37,6 +37,20 @@ function requireSignedIn(context: GraphqlContext): void {
 
 const id = (value: string) => encodeURIComponent(value);
 
+/**
+ * `Idempotency-Key` as headers carry it. A key that no header can carry is refused as orders
+ * refuses a malformed one; what can be sent goes to orders, which holds the rest of the rule.
+ */
+function idempotencyHeader(key: string | null | undefined): Record<string, string> {
+  if (typeof key !== 'string') return {};
+  if (key === '' || /[^\x20-\x7e]/.test(key)) {
+    throw new AppError('ORDERS_INVALID_IDEMPOTENCY_KEY', 'Use 1 to 255 visible ASCII characters, e.g. a UUID', {
+      errors: [{ path: '/variables/idempotencyKey', message: 'must be 1 to 255 visible ASCII characters' }],
+    });
+  }
+  return { 'idempotency-key': key };
+}
+
 type Args = Record<string, unknown>;
 interface ProductFilter {
   categoryId?: string | null;
@@ -130,15 +144,13 @@ export const resolvers = {
   Mutation: {
     placeOrder: (_root: unknown, args: { input: unknown; idempotencyKey?: string | null; waitSeconds?: number | null }, context: GraphqlContext) => {
       requireSignedIn(context);
-      const headers: Record<string, string> = {};
-      if (typeof args.idempotencyKey === 'string') headers['idempotency-key'] = args.idempotencyKey;
+      const headers = idempotencyHeader(args.idempotencyKey);
       if (typeof args.waitSeconds === 'number') headers.prefer = `wait=${args.waitSeconds}`;
       return context.calls.required<Order>('orders', { method: 'POST', path: '/v1/orders', body: args.input, headers, timeout: 'long' });
     },
     cancelOrder: (_root: unknown, args: { id: string; idempotencyKey?: string | null }, context: GraphqlContext) => {
       requireSignedIn(context);
-      const headers: Record<string, string> = typeof args.idempotencyKey === 'string' ? { 'idempotency-key': args.idempotencyKey } : {};
-      return context.calls.required<Order>('orders', { method: 'POST', path: `/v1/orders/${id(args.id)}/cancel`, headers });
+      return context.calls.required<Order>('orders', { method: 'POST', path: `/v1/orders/${id(args.id)}/cancel`, headers: idempotencyHeader(args.idempotencyKey) });
     },
     createProduct: (_root: unknown, args: { input: unknown }, context: GraphqlContext) => {
       requireSignedIn(context);

@@ -1,7 +1,7 @@
 import rateLimit, { type FastifyRateLimitStoreCtor, type RateLimitOptions } from '@fastify/rate-limit';
 import type { PublicOperation } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
 import type { RateLimitClass } from '../observability/metrics';
@@ -12,6 +12,20 @@ export interface RateLimiters {
   default: onRequestAsyncHookHandler;
   /** Login and registration: per address, stricter. */
   login: onRequestAsyncHookHandler;
+  /**
+   * Counts a request that already passed `default` `times` more against the same limit (a costly
+   * GraphQL query); over the limit it throws the same 429.
+   */
+  countMore(request: FastifyRequest, reply: FastifyReply, times: number): Promise<void>;
+}
+
+/** @fastify/rate-limit's mark on a request it has counted: it counts a request once, whatever the hooks. */
+const COUNTED_MARK = 'fastify.request.rateLimitRan';
+
+function forgetCounted(request: FastifyRequest): void {
+  for (const symbol of Object.getOwnPropertySymbols(request)) {
+    if (symbol.description === COUNTED_MARK) (request as unknown as Record<symbol, boolean>)[symbol] = false;
+  }
 }
 
 /** The limiter of an operation's rate-limit class (declared in the operation table). */
@@ -53,14 +67,21 @@ export async function installRateLimits(
   });
   // `syncMs` goes to the store's `child` with the rest of the options (see RateLimitStore).
   const limiter = (options: RateLimitOptions & { syncMs?: number }) => app.rateLimit(options) as unknown as onRequestAsyncHookHandler;
+  const defaultLimiter = limiter({
+    groupId: 'default',
+    keyGenerator: principalOrAddress,
+    max: (request) => (request.principal === null ? config.RATE_LIMIT_ANONYMOUS_MAX : config.RATE_LIMIT_MAX),
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    onExceeded: (request) => onRejected(request.principal === null ? 'anonymous' : 'principal'),
+  });
   return {
-    default: limiter({
-      groupId: 'default',
-      keyGenerator: principalOrAddress,
-      max: (request) => (request.principal === null ? config.RATE_LIMIT_ANONYMOUS_MAX : config.RATE_LIMIT_MAX),
-      timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      onExceeded: (request) => onRejected(request.principal === null ? 'anonymous' : 'principal'),
-    }),
+    default: defaultLimiter,
+    countMore: async (request, reply, times) => {
+      for (let count = 0; count < times; count += 1) {
+        forgetCounted(request);
+        await defaultLimiter.call(app, request, reply);
+      }
+    },
     login: limiter({
       groupId: 'login',
       keyGenerator: (request) => `address:${request.ip}`,

@@ -132,7 +132,7 @@ t.test('orderUpdated over graphql-transport-ws', async (t) => {
     await subscriber.message('connection_ack');
     await subscriber.send({ id: '9', type: 'subscribe', payload: { query: 'subscription { orderUpdated { items { product { recommendations { product { recommendations { product { recommendations { product { category { name } } } } } } } } } } }' } });
     const error = await subscriber.message('error');
-    t.match(JSON.stringify(error), /deeper than 10/);
+    t.match(error, { id: '9', payload: [{ message: /deeper than 10/, extensions: { code: 'GRAPHQL_QUERY_TOO_COMPLEX', status: 400 } }] });
     subscriber.socket.close();
   });
 });
