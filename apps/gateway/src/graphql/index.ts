@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
@@ -75,6 +76,16 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
   app.addHook('onRequest', identity.identify(GRAPHQL_ROUTE));
   app.addHook('onRequest', limiters.default);
   app.addHook('onRequest', identity.authenticate(GRAPHQL_ROUTE));
+  // Mercurius answers a request without a document as if it were a persisted query it does not know (not an error).
+  app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.url !== GRAPHQL_PATH || request.ws) return;
+    const document = ((request.method === 'GET' ? request.query : request.body) as { query?: unknown } | undefined)?.query;
+    if (typeof document !== 'string' || document.trim() === '') {
+      throw new AppError('REQUEST_VALIDATION_FAILED', 'Send a GraphQL document as "query"', {
+        errors: [{ path: request.method === 'GET' ? '/querystring/query' : '/body/query', message: 'must be a non-empty string' }],
+      });
+    }
+  });
   const admission = new SocketAdmission({
     admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),
     acquireSocket: (userId, address) => socketLimits.acquire(userId, address),

@@ -154,6 +154,14 @@ t.test('errors carry the service problem code and status, never internals', asyn
   t.equal(answer.errors?.[0]?.extensions.status, 503);
   t.notMatch(response.body, /127\.0\.0\.1|ECONNREFUSED|at .*\.ts/, 'no address, low-level error or stack');
 
+  for (const payload of [{ query: '' }, { query: '   ' }, {}, { query: 5 }]) {
+    const empty = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload });
+    t.equal(empty.statusCode, 400, JSON.stringify(payload));
+    t.equal(empty.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  }
+  const emptyGet = await unreachable.app.inject({ method: 'GET', url: '/graphql' });
+  t.equal(emptyGet.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+
   const batch = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload: [{ query: '{ __typename }' }, { query: '{ __typename }' }] });
   t.equal(batch.statusCode, 400, 'batched queries are off');
 });
