@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import { getOperationAST, NoSchemaIntrospectionCustomRule, parse, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from '../config';
@@ -57,6 +57,15 @@ function operationNameOf(request: FastifyRequest): string | undefined {
   return typeof source?.operationName === 'string' ? source.operationName : undefined;
 }
 
+/** Whether the document has the operation to run; a document that does not parse is left for Mercurius to report. */
+function namesAnOperation(document: string, operationName: string | undefined): boolean {
+  try {
+    return getOperationAST(parse(document, { maxTokens: MAX_TOKENS }), operationName) !== null;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * GraphQL at `/graphql` (Mercurius): POST and GET, subscriptions over graphql-transport-ws on the
  * same path, the schema at `/graphql/schema.graphql`, GraphiQL at `/graphiql` when enabled. The
@@ -83,6 +92,12 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     if (typeof document !== 'string' || document.trim() === '') {
       throw new AppError('REQUEST_VALIDATION_FAILED', 'Send a GraphQL document as "query"', {
         errors: [{ path: request.method === 'GET' ? '/querystring/query' : '/body/query', message: 'must be a non-empty string' }],
+      });
+    }
+    // On GET, Mercurius looks the operation up before anything reports a missing one (it would fail with a 500).
+    if (request.method === 'GET' && !namesAnOperation(document, operationNameOf(request))) {
+      throw new AppError('REQUEST_VALIDATION_FAILED', 'Name the operation to run in "operationName"', {
+        errors: [{ path: '/querystring/operationName', message: 'must name one operation of the document' }],
       });
     }
   });

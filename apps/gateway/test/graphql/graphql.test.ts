@@ -161,6 +161,17 @@ t.test('errors carry the service problem code and status, never internals', asyn
   }
   const emptyGet = await unreachable.app.inject({ method: 'GET', url: '/graphql' });
   t.equal(emptyGet.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  const twoOperations = encodeURIComponent('query A { __typename } query B { __typename }');
+  for (const url of [`/graphql?query=${twoOperations}`, `/graphql?query=${twoOperations}&operationName=C`]) {
+    const unnamed = await unreachable.app.inject({ method: 'GET', url });
+    t.equal(unnamed.statusCode, 400, url);
+    t.equal(unnamed.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  }
+  const named = await unreachable.app.inject({ method: 'GET', url: `/graphql?query=${twoOperations}&operationName=B` });
+  t.same(named.json(), { data: { __typename: 'Query' } });
+  const unnamedPost = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload: { query: 'query A { __typename } query B { __typename }' } });
+  t.equal(unnamedPost.statusCode, 400);
+  t.equal(unnamedPost.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
 
   const batch = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload: [{ query: '{ __typename }' }, { query: '{ __typename }' }] });
   t.equal(batch.statusCode, 400, 'batched queries are off');
