@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorCode, type ProblemFieldError } from '@shop/contracts';
+import { ErrorCodes, type ErrorCode, type Problem, type ProblemFieldError } from '@shop/contracts';
 import { isAppError } from '@shop/service-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
@@ -79,6 +79,11 @@ export function formatExecution(execution: ExecutionResult & { errors: readonly 
     statusCode: ran ? 200 : 400,
     response: { data: execution.data ?? null, errors: execution.errors.map((error) => formatExecutionError(error, request, ran)) },
   };
+}
+
+/** A problem document (RFC 9457) as a GraphQL response refused before execution. */
+export function graphqlResponseOfProblem(problem: Problem): { data: null; errors: GraphQLFormattedError[] } {
+  return { data: null, errors: [formatted(problem.detail ?? problem.title, extensionsOf(problem.code, problem.status, problem.requestId, problem.errors))] };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { PROBLEM_CONTENT_TYPE, type Problem } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { getOperationAST, NoSchemaIntrospectionCustomRule, parse, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
@@ -11,7 +12,7 @@ import type { RateLimiters } from '../protection/rate-limits';
 import type { SocketLimits } from '../protection/socket-limits';
 import type { PublicRoute, UpstreamName } from '../routes/route-table';
 import type { Upstream } from '../upstream/upstream';
-import { asGraphqlError, formatExecution, sendRefusal } from './graphql-errors';
+import { asGraphqlError, formatExecution, graphqlResponseOfProblem, sendRefusal } from './graphql-errors';
 import { loaders } from './loaders';
 import { OrderFeed } from './order-feed';
 import { analyseQuery, type QueryLimitSettings } from './query-limits';
@@ -85,6 +86,13 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
   app.addHook('onRequest', identity.identify(GRAPHQL_ROUTE));
   app.addHook('onRequest', limiters.default);
   app.addHook('onRequest', identity.authenticate(GRAPHQL_ROUTE));
+  // Problems the platform sends before GraphQL is reached (text that cannot be stored, a shutdown) in GraphQL's shape.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.url !== GRAPHQL_PATH || typeof payload !== 'string') return payload;
+    if (!String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_CONTENT_TYPE)) return payload;
+    reply.type('application/json; charset=utf-8');
+    return JSON.stringify(graphqlResponseOfProblem(JSON.parse(payload) as Problem));
+  });
   // Mercurius answers a request without a document as if it were a persisted query it does not know (not an error).
   app.addHook('preHandler', async (request) => {
     if (request.routeOptions.url !== GRAPHQL_PATH || request.ws) return;

@@ -161,6 +161,10 @@ t.test('errors carry the service problem code and status, never internals', asyn
   }
   const emptyGet = await unreachable.app.inject({ method: 'GET', url: '/graphql' });
   t.equal(emptyGet.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  const unstorable = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload: '{"query":"{ product(id: \\"\\ud800\\") { id } }"}', headers: { 'content-type': 'application/json' } });
+  t.equal(unstorable.statusCode, 400);
+  t.match(unstorable.headers['content-type'], /^application\/json/);
+  t.match(unstorable.json<GraphqlAnswer>(), { data: null, errors: [{ extensions: { code: 'REQUEST_VALIDATION_FAILED', status: 400, errors: [{ path: '/body/query' }] } }] });
   const twoOperations = encodeURIComponent('query A { __typename } query B { __typename }');
   for (const url of [`/graphql?query=${twoOperations}`, `/graphql?query=${twoOperations}&operationName=C`]) {
     const unnamed = await unreachable.app.inject({ method: 'GET', url });
