@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, type Problem } from '@shop/contracts';
-import { AppError } from '@shop/service-kit';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { getOperationAST, NoSchemaIntrospectionCustomRule, parse, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from '../config';
@@ -12,6 +11,7 @@ import type { RateLimiters } from '../protection/rate-limits';
 import type { SocketLimits } from '../protection/socket-limits';
 import type { PublicRoute, UpstreamName } from '../routes/route-table';
 import type { Upstream } from '../upstream/upstream';
+import { DocumentCheck } from './document-check';
 import { asGraphqlError, formatExecution, graphqlResponseOfProblem, sendRefusal } from './graphql-errors';
 import { loaders } from './loaders';
 import { OrderFeed } from './order-feed';
@@ -58,15 +58,6 @@ function operationNameOf(request: FastifyRequest): string | undefined {
   return typeof source?.operationName === 'string' ? source.operationName : undefined;
 }
 
-/** Whether the document has the operation to run; a document that does not parse is left for Mercurius to report. */
-function namesAnOperation(document: string, operationName: string | undefined): boolean {
-  try {
-    return getOperationAST(parse(document, { maxTokens: MAX_TOKENS }), operationName) !== null;
-  } catch {
-    return true;
-  }
-}
-
 /**
  * GraphQL at `/graphql` (Mercurius): POST and GET, subscriptions over graphql-transport-ws on the
  * same path, the schema at `/graphql/schema.graphql`, GraphiQL at `/graphiql` when enabled. The
@@ -93,21 +84,11 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     reply.type('application/json; charset=utf-8');
     return JSON.stringify(graphqlResponseOfProblem(JSON.parse(payload) as Problem));
   });
-  // Mercurius answers a request without a document as if it were a persisted query it does not know (not an error).
+  const documents = new DocumentCheck(MAX_TOKENS);
   app.addHook('preHandler', async (request) => {
     if (request.routeOptions.url !== GRAPHQL_PATH || request.ws) return;
-    const document = ((request.method === 'GET' ? request.query : request.body) as { query?: unknown } | undefined)?.query;
-    if (typeof document !== 'string' || document.trim() === '') {
-      throw new AppError('REQUEST_VALIDATION_FAILED', 'Send a GraphQL document as "query"', {
-        errors: [{ path: request.method === 'GET' ? '/querystring/query' : '/body/query', message: 'must be a non-empty string' }],
-      });
-    }
-    // On GET, Mercurius looks the operation up before anything reports a missing one (it would fail with a 500).
-    if (request.method === 'GET' && !namesAnOperation(document, operationNameOf(request))) {
-      throw new AppError('REQUEST_VALIDATION_FAILED', 'Name the operation to run in "operationName"', {
-        errors: [{ path: '/querystring/operationName', message: 'must name one operation of the document' }],
-      });
-    }
+    const part = request.method === 'GET' ? 'querystring' : 'body';
+    documents.check(((part === 'querystring' ? request.query : request.body) as { query?: unknown } | undefined)?.query, operationNameOf(request), part);
   });
   const admission = new SocketAdmission({
     admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),

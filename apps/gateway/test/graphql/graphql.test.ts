@@ -154,13 +154,16 @@ t.test('errors carry the service problem code and status, never internals', asyn
   t.equal(answer.errors?.[0]?.extensions.status, 503);
   t.notMatch(response.body, /127\.0\.0\.1|ECONNREFUSED|at .*\.ts/, 'no address, low-level error or stack');
 
-  for (const payload of [{ query: '' }, { query: '   ' }, {}, { query: 5 }]) {
+  for (const payload of [{ query: '' }, { query: '   ' }, {}, { query: 5 }, { query: '-11' }, { query: '{ product(' }, { query: '{"kind":"Document","definitions":[]}' }]) {
     const empty = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload });
     t.equal(empty.statusCode, 400, JSON.stringify(payload));
     t.equal(empty.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
   }
-  const emptyGet = await unreachable.app.inject({ method: 'GET', url: '/graphql' });
-  t.equal(emptyGet.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  for (const url of ['/graphql', '/graphql?query=-11&operationName=null', '/graphql?query=%7B']) {
+    const badGet = await unreachable.app.inject({ method: 'GET', url });
+    t.equal(badGet.statusCode, 400, url);
+    t.equal(badGet.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
+  }
   const unstorable = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload: '{"query":"{ product(id: \\"\\ud800\\") { id } }"}', headers: { 'content-type': 'application/json' } });
   t.equal(unstorable.statusCode, 400);
   t.match(unstorable.headers['content-type'], /^application\/json/);
