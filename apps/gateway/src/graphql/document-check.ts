@@ -7,8 +7,9 @@ const REMEMBERED_DOCUMENTS = 1_000;
 /**
  * The request's document, checked before Mercurius sees it, for what Mercurius would mishandle:
  * no document at all (it answers as if for an unknown persisted query), a document that is not
- * GraphQL (it then tries it as a JSON syntax tree: `-11` was a 500), and on GET an operation
- * that is not in the document (looked up before anything reports it: a 500 too). Each is a
+ * GraphQL (it then tries it as a JSON syntax tree: `-11` was a 500), an operation that is not
+ * in the document (on GET looked up before anything reports it: a 500 too), and a subscription,
+ * which only a WebSocket can carry (over HTTP it would run once, with nothing to send). Each is a
  * 400 REQUEST_VALIDATION_FAILED naming the part of the request at fault.
  */
 export class DocumentCheck {
@@ -21,8 +22,12 @@ export class DocumentCheck {
       throw refused(`/${part}/query`, 'must be a non-empty string', 'Send a GraphQL document as "query"');
     }
     const document = this.parse(source, part);
-    if (getOperationAST(document, operationName) === null) {
+    const operation = getOperationAST(document, operationName);
+    if (!operation) {
       throw refused(`/${part}/operationName`, 'must name one operation of the document', 'Name the operation to run in "operationName"');
+    }
+    if (operation.operation === 'subscription') {
+      throw refused(`/${part}/query`, 'subscriptions run over a WebSocket (graphql-transport-ws)', 'Subscribe over a WebSocket at /graphql');
     }
   }
 

@@ -154,7 +154,7 @@ t.test('errors carry the service problem code and status, never internals', asyn
   t.equal(answer.errors?.[0]?.extensions.status, 503);
   t.notMatch(response.body, /127\.0\.0\.1|ECONNREFUSED|at .*\.ts/, 'no address, low-level error or stack');
 
-  for (const payload of [{ query: '' }, { query: '   ' }, {}, { query: 5 }, { query: '-11' }, { query: '{ product(' }, { query: '{"kind":"Document","definitions":[]}' }]) {
+  for (const payload of [{ query: '' }, { query: '   ' }, {}, { query: 5 }, { query: '-11' }, { query: '{ product(' }, { query: '{"kind":"Document","definitions":[]}' }, { query: 'subscription { orderUpdated { id } }' }]) {
     const empty = await unreachable.app.inject({ method: 'POST', url: '/graphql', payload });
     t.equal(empty.statusCode, 400, JSON.stringify(payload));
     t.equal(empty.json<GraphqlAnswer>().errors?.[0]?.extensions.code, 'REQUEST_VALIDATION_FAILED');
