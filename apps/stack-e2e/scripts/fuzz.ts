@@ -1,7 +1,7 @@
 /**
- * The long fuzzing run: every operation of the gateway's OpenAPI document, many more requests
- * than `npm test` sends. Prints counts by operation and status class, and each failure shrunk
- * to its smallest request, as curl.
+ * The long fuzzing run: every operation of the gateway's OpenAPI document, then GraphQL at
+ * /graphql (`--only graphql` for it alone), many more requests than `npm test` sends. Prints
+ * counts by operation and status class, and each failure shrunk to its smallest request, as curl.
  *
  *   npm run fuzz -- --runs 2000 --seed 42 [--concurrency 4] [--only createProduct,listProducts]
  *
@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, setUpActors } from '../test/support/client';
 import { formatCounts, formatFailure, fuzzOperations } from '../test/support/fuzz/fuzzer';
+import { fuzzGraphql } from '../test/support/fuzz/graphql-fuzzer';
 import { fuzzContext } from '../test/support/fuzz/setup';
 import { fetchOpenApi, operationsOf, ResponseChecker } from '../test/support/openapi';
 import { GENEROUS_LIMITS, startStack } from '../test/stack';
@@ -60,7 +61,18 @@ try {
   process.stdout.write(`\n${report.requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}\n${formatCounts(report)}\n`);
   process.stdout.write(`${report.failures.length} failing (operation, input family) pairs\n`);
   if (report.failures.length > 0) process.stdout.write('ADMIN_TOKEN and CUSTOMER_TOKEN in the curl lines: access tokens from POST /v1/auth/login.\n');
-  exitCode = report.failures.length === 0 ? 0 : 1;
+  // GraphQL at /graphql: as many requests as one operation gets, stopping at the first failure.
+  let graphqlFailed = false;
+  if (only === undefined || only.includes('graphql')) {
+    try {
+      const statuses = await fuzzGraphql(client, { customer: actors.customer.token, admin: actors.admin.token }, { runs: runsPerOperation, seed });
+      process.stdout.write(`graphql: ${runsPerOperation} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);
+    } catch (error) {
+      graphqlFailed = true;
+      process.stdout.write(`\nFAILED graphql ${(error as Error).message}\n`);
+    }
+  }
+  exitCode = report.failures.length === 0 && !graphqlFailed ? 0 : 1;
 } finally {
   for (const teardown of teardowns.reverse()) await teardown();
 }
