@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PROBLEM_CONTENT_TYPE, type Problem } from '@shop/contracts';
+import { Access, PROBLEM_CONTENT_TYPE, type Problem, type PublicOperation, type UpstreamName } from '@shop/contracts';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, printSchema, type DocumentNode, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
@@ -7,9 +7,8 @@ import type { WebSocket } from 'ws';
 import type { GatewayConfig } from '../config';
 import type { EdgeIdentity } from '../identity/edge-identity';
 import { accessLoggedRouteLevel } from '../observability/access-log';
-import type { RateLimiters } from '../protection/rate-limits';
+import { limiterOf, type RateLimiters } from '../protection/rate-limits';
 import type { SocketLimits } from '../protection/socket-limits';
-import type { PublicRoute, UpstreamName } from '../routes/route-table';
 import type { Upstream } from '../upstream/upstream';
 import { DocumentCheck } from './document-check';
 import { asGraphqlError, formatExecution, graphqlResponseOfProblem, sendRefusal } from './graphql-errors';
@@ -37,19 +36,28 @@ const MAX_TOKENS = 5_000;
 /** graphql-transport-ws: a connection that has not sent `connection_init` by then is closed (4408). */
 const CONNECTION_INIT_TIMEOUT_MS = 10_000;
 
-/** For the edge's identity hooks: anonymous welcome (public fields), bad credentials refused with 401. */
-const GRAPHQL_ROUTE: PublicRoute = {
+/**
+ * GraphQL as the edge sees it: one gateway operation (not in the REST table: it has no OpenAPI
+ * shape), open to anyone (each field's own operation says who may call it), rate limited as REST.
+ */
+const GRAPHQL_OPERATION: PublicOperation = {
+  operationId: 'graphql',
+  service: 'gateway',
   method: 'POST',
   path: GRAPHQL_PATH,
-  upstream: 'catalog',
-  operationId: 'graphql',
+  tags: [],
   summary: 'The public API as GraphQL',
-  auth: 'optional',
+  description: undefined,
+  access: Access.anyone,
   rateLimit: 'default',
   timeout: 'default',
+  retry: 'with-idempotency-key',
+  websocket: false,
+  bodyOptional: false,
+  schema: { response: {} },
 };
 /** A WebSocket must be signed in: its only operation is the caller's own order updates. */
-const GRAPHQL_SOCKET_ROUTE: PublicRoute = { ...GRAPHQL_ROUTE, auth: 'required' };
+const GRAPHQL_SOCKET_OPERATION: PublicOperation = { ...GRAPHQL_OPERATION, method: 'GET', access: Access.signedIn };
 
 type ExecutionContext = MercuriusContext & GraphqlContext;
 
@@ -74,9 +82,9 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     ...(onServiceCall ? { onCall: onServiceCall } : {}),
   };
 
-  app.addHook('onRequest', identity.identify(GRAPHQL_ROUTE));
-  app.addHook('onRequest', limiters.default);
-  app.addHook('onRequest', identity.authenticate(GRAPHQL_ROUTE));
+  app.addHook('onRequest', identity.identify(GRAPHQL_OPERATION));
+  app.addHook('onRequest', limiterOf(limiters, GRAPHQL_OPERATION));
+  app.addHook('onRequest', identity.authenticate(GRAPHQL_OPERATION));
   // Problems the platform sends before GraphQL is reached (text that cannot be stored, a shutdown) in GraphQL's shape.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.routeOptions.url !== GRAPHQL_PATH || typeof payload !== 'string') return payload;
@@ -91,7 +99,7 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     documents.check(((part === 'querystring' ? request.query : request.body) as { query?: unknown } | undefined)?.query, operationNameOf(request), part);
   });
   const admission = new SocketAdmission({
-    admit: (request) => identity.admit(request, GRAPHQL_SOCKET_ROUTE),
+    admit: (request) => identity.admit(request, GRAPHQL_SOCKET_OPERATION),
     acquireSocket: (userId, address) => socketLimits.acquire(userId, address),
     initTimeoutMs: CONNECTION_INIT_TIMEOUT_MS,
   });

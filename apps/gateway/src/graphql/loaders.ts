@@ -1,4 +1,4 @@
-import { MAX_PRODUCT_IDS_PER_READ, type Category, type OrderItem, type Page, type Product, type RecommendationList, type RecommendedItem } from '@shop/contracts';
+import { CATALOG_OPERATIONS, MAX_PRODUCT_IDS_PER_READ, RECOMMENDATIONS_OPERATIONS, type Category, type OrderItem, type Page, type Product, type RecommendationList, type RecommendedItem } from '@shop/contracts';
 import type { GraphqlContext } from './resolvers';
 
 interface LoaderQuery<Source, Params = Record<string, unknown>> {
@@ -20,7 +20,7 @@ async function productsById(ids: string[], { calls }: GraphqlContext): Promise<M
   const found = new Map<string, Product>();
   const pages = await Promise.all(
     chunks([...new Set(ids)], MAX_PRODUCT_IDS_PER_READ).map((batch) =>
-      calls.required<Page<Product>>('catalog', { method: 'GET', path: '/v1/products', query: { ids: batch.join(','), limit: batch.length } }),
+      calls.required<Page<Product>>(CATALOG_OPERATIONS.listProducts, { query: { ids: batch.join(','), limit: batch.length } }),
     ),
   );
   for (const page of pages) for (const product of page.items) found.set(product.id, product);
@@ -47,7 +47,7 @@ export const loaders = {
       const ids = [...new Set(queries.map(({ obj }) => obj.categoryId).filter((categoryId): categoryId is string => categoryId !== null))];
       const categories = new Map(
         await Promise.all(
-          ids.map(async (categoryId) => [categoryId, await calls.json<Category>('catalog', { method: 'GET', path: `/v1/categories/${categoryId}` }, { missingIsNull: true })] as const),
+          ids.map(async (categoryId) => [categoryId, await calls.json<Category>(CATALOG_OPERATIONS.getCategory, { params: { id: categoryId } }, { missingIsNull: true })] as const),
         ),
       );
       return queries.map(({ obj }) => (obj.categoryId === null ? null : (categories.get(obj.categoryId) ?? null)));
@@ -60,8 +60,8 @@ export const loaders = {
         await Promise.all(
           [...distinct].map(async ([key, { obj, params }]) => {
             const list = await calls.json<RecommendationList>(
-              'recommendations',
-              { method: 'GET', path: `/v1/products/${obj.id}/recommendations`, query: { limit: params.first } },
+              RECOMMENDATIONS_OPERATIONS.getProductRecommendations,
+              { params: { id: obj.id }, query: { limit: params.first } },
               { missingIsNull: true },
             );
             return [key, list?.items ?? []] as const;

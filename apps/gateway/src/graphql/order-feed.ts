@@ -1,5 +1,6 @@
 import { EventEmitter, on } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { ORDERS_OPERATIONS } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
@@ -7,7 +8,6 @@ import type { Upstream } from '../upstream/upstream';
 import { UpstreamError, type UpstreamFailure } from '../upstream/upstream-error';
 import { ServiceProblem } from './service-calls';
 
-const ORDER_EVENTS_PATH = '/v1/orders/events';
 
 /** Close codes that may not be sent in a close frame (RFC 6455 §7.4.1) become "normal"/"error". */
 export function sendableCloseCode(code: number): number {
@@ -23,8 +23,8 @@ function classifyHandshakeError(error: unknown): UpstreamFailure {
 }
 
 /**
- * `orderUpdated` for one client connection: the orders service's own WebSocket
- * (GET /v1/orders/events, which sends each change of the caller's orders and nothing else),
+ * `orderUpdated` for one client connection: the orders service's own WebSocket (the table's
+ * `orderEvents`, GET /v1/orders/events, which sends each change of the caller's orders and nothing else),
  * opened with the caller's token on the first subscription and shared by every later one, so a
  * connection holds one upstream socket whatever it subscribes to; the per-user socket cap thus
  * counts GraphQL connections as it counts REST sockets.
@@ -99,7 +99,7 @@ export class OrderFeed {
 
   /** The upstream socket, or the service's refusal (an answer: it does not count against the breaker). */
   private handshake(): Promise<WebSocket | ServiceProblem> {
-    const url = new URL(ORDER_EVENTS_PATH, this.upstream.url);
+    const url = new URL(ORDERS_OPERATIONS.orderEvents.path, this.upstream.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const accessToken = this.request.edgeCredentials?.accessToken;
     return new Promise<WebSocket | ServiceProblem>((resolve, reject) => {

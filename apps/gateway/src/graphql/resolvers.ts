@@ -1,4 +1,15 @@
-import type { Category, Order, Page, Product, RecommendationList, User } from '@shop/contracts';
+import {
+  AUTH_OPERATIONS,
+  CATALOG_OPERATIONS,
+  ORDERS_OPERATIONS,
+  RECOMMENDATIONS_OPERATIONS,
+  type Category,
+  type Order,
+  type Page,
+  type Product,
+  type RecommendationList,
+  type User,
+} from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { GraphQLScalarType, Kind } from 'graphql';
@@ -27,15 +38,6 @@ export function connectionOf<T>(page: Page<T>): Connection<T> {
     pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor },
   };
 }
-
-/** Refused at the edge, as REST refuses a protected route without credentials: no service is asked. */
-function requireSignedIn(context: GraphqlContext): void {
-  if (context.request.principal === null) {
-    throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key');
-  }
-}
-
-const id = (value: string) => encodeURIComponent(value);
 
 /**
  * `Idempotency-Key` as headers carry it. A key that no header can carry is refused as orders
@@ -74,18 +76,17 @@ const DateTime = new GraphQLScalarType({
 });
 
 /**
- * Each root field is one REST operation, called through the gateway's upstream pools with the
- * caller's credentials: the services decide who may see what, exactly as for REST. Relations
- * between resources are the loaders' (see loaders.ts), so lists never cost a call per item.
+ * Each root field and mutation is one public operation of the table in libs/contracts, called
+ * through the gateway's upstream pools with the caller's credentials: the services decide who may
+ * see what, exactly as for REST. Relations between resources are the loaders' (loaders.ts), so
+ * lists never cost a call per item.
  */
 export const resolvers = {
   DateTime,
   Query: {
     products: async (_root: unknown, args: Args & { filter?: ProductFilter | null }, { calls }: GraphqlContext) =>
       connectionOf(
-        await calls.required<Page<Product>>('catalog', {
-          method: 'GET',
-          path: '/v1/products',
+        await calls.required<Page<Product>>(CATALOG_OPERATIONS.listProducts, {
           query: {
             limit: args.first as number,
             cursor: args.after as string | undefined,
@@ -99,27 +100,19 @@ export const resolvers = {
         }),
       ),
     product: (_root: unknown, args: { id: string }, { calls }: GraphqlContext) =>
-      calls.json<Product>('catalog', { method: 'GET', path: `/v1/products/${id(args.id)}` }, { missingIsNull: true }),
+      calls.json<Product>(CATALOG_OPERATIONS.getProduct, { params: { id: args.id } }, { missingIsNull: true }),
     categories: async (_root: unknown, args: Args, { calls }: GraphqlContext) =>
       connectionOf(
-        await calls.required<Page<Category>>('catalog', {
-          method: 'GET',
-          path: '/v1/categories',
+        await calls.required<Page<Category>>(CATALOG_OPERATIONS.listCategories, {
           query: { limit: args.first as number, cursor: args.after as string | undefined },
         }),
       ),
     category: (_root: unknown, args: { id: string }, { calls }: GraphqlContext) =>
-      calls.json<Category>('catalog', { method: 'GET', path: `/v1/categories/${id(args.id)}` }, { missingIsNull: true }),
-    me: (_root: unknown, _args: Args, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return context.calls.required<User>('auth', { method: 'GET', path: '/v1/auth/me' });
-    },
-    orders: async (_root: unknown, args: Args, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return connectionOf(
-        await context.calls.required<Page<Order>>('orders', {
-          method: 'GET',
-          path: '/v1/orders',
+      calls.json<Category>(CATALOG_OPERATIONS.getCategory, { params: { id: args.id } }, { missingIsNull: true }),
+    me: (_root: unknown, _args: Args, { calls }: GraphqlContext) => calls.required<User>(AUTH_OPERATIONS.getMe),
+    orders: async (_root: unknown, args: Args, { calls }: GraphqlContext) =>
+      connectionOf(
+        await calls.required<Page<Order>>(ORDERS_OPERATIONS.listOrders, {
           query: {
             limit: args.first as number,
             cursor: args.after as string | undefined,
@@ -127,42 +120,28 @@ export const resolvers = {
             userId: args.userId as string | undefined,
           },
         }),
-      );
-    },
+      ),
     // Someone else's order is a 404 from orders, as on REST: null here, revealing nothing.
-    order: (_root: unknown, args: { id: string }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return context.calls.json<Order>('orders', { method: 'GET', path: `/v1/orders/${id(args.id)}` }, { missingIsNull: true });
-    },
-    recommendedProducts: async (_root: unknown, args: { first: number }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      const list = await context.calls.required<RecommendationList>('recommendations', { method: 'GET', path: '/v1/recommendations', query: { limit: args.first } });
-      return list.items;
-    },
+    order: (_root: unknown, args: { id: string }, { calls }: GraphqlContext) =>
+      calls.json<Order>(ORDERS_OPERATIONS.getOrder, { params: { id: args.id } }, { missingIsNull: true }),
+    recommendedProducts: async (_root: unknown, args: { first: number }, { calls }: GraphqlContext) =>
+      (await calls.required<RecommendationList>(RECOMMENDATIONS_OPERATIONS.getRecommendations, { query: { limit: args.first } })).items,
   },
 
   Mutation: {
-    placeOrder: (_root: unknown, args: { input: unknown; idempotencyKey?: string | null; waitSeconds?: number | null }, context: GraphqlContext) => {
-      requireSignedIn(context);
+    placeOrder: (_root: unknown, args: { input: unknown; idempotencyKey?: string | null; waitSeconds?: number | null }, { calls }: GraphqlContext) => {
       const headers = idempotencyHeader(args.idempotencyKey);
       if (typeof args.waitSeconds === 'number') headers.prefer = `wait=${args.waitSeconds}`;
-      return context.calls.required<Order>('orders', { method: 'POST', path: '/v1/orders', body: args.input, headers, timeout: 'long' });
+      return calls.required<Order>(ORDERS_OPERATIONS.createOrder, { body: args.input, headers });
     },
-    cancelOrder: (_root: unknown, args: { id: string; idempotencyKey?: string | null }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return context.calls.required<Order>('orders', { method: 'POST', path: `/v1/orders/${id(args.id)}/cancel`, headers: idempotencyHeader(args.idempotencyKey) });
-    },
-    createProduct: (_root: unknown, args: { input: unknown }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return context.calls.required<Product>('catalog', { method: 'POST', path: '/v1/products', body: args.input });
-    },
-    updateProduct: (_root: unknown, args: { id: string; input: unknown }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      return context.calls.required<Product>('catalog', { method: 'PATCH', path: `/v1/products/${id(args.id)}`, body: args.input });
-    },
-    deleteProduct: async (_root: unknown, args: { id: string }, context: GraphqlContext) => {
-      requireSignedIn(context);
-      await context.calls.json('catalog', { method: 'DELETE', path: `/v1/products/${id(args.id)}` });
+    cancelOrder: (_root: unknown, args: { id: string; idempotencyKey?: string | null }, { calls }: GraphqlContext) =>
+      calls.required<Order>(ORDERS_OPERATIONS.cancelOrder, { params: { id: args.id }, headers: idempotencyHeader(args.idempotencyKey) }),
+    createProduct: (_root: unknown, args: { input: unknown }, { calls }: GraphqlContext) =>
+      calls.required<Product>(CATALOG_OPERATIONS.createProduct, { body: args.input }),
+    updateProduct: (_root: unknown, args: { id: string; input: unknown }, { calls }: GraphqlContext) =>
+      calls.required<Product>(CATALOG_OPERATIONS.updateProduct, { params: { id: args.id }, body: args.input }),
+    deleteProduct: async (_root: unknown, args: { id: string }, { calls }: GraphqlContext) => {
+      await calls.json(CATALOG_OPERATIONS.deleteProduct, { params: { id: args.id } });
       return true;
     },
   },

@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, type ErrorCode, type ProblemFieldError } from '@shop/contracts';
+import { ErrorCodes, type ErrorCode, type ProblemFieldError, type PublicOperation, type UpstreamName } from '@shop/contracts';
 import { AppError } from '@shop/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { traceOfRequest } from '../observability/trace-context';
 import { upstreamRequestHeaders } from '../upstream/forward-headers';
 import type { Upstream } from '../upstream/upstream';
 import { UpstreamError } from '../upstream/upstream-error';
-import type { UpstreamName } from '../routes/route-table';
 
 /** A service's refusal (its problem's code and status), or the gateway's own for an upstream failure. */
 export class ServiceProblem extends Error {
@@ -25,14 +24,12 @@ export class ServiceProblem extends Error {
   }
 }
 
+/** One call of a public operation: its path parameters, query, body and extra headers. */
 export interface ServiceCall {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
+  params?: Record<string, string>;
   query?: Record<string, string | number | boolean | undefined | null>;
   body?: unknown;
   headers?: Record<string, string>;
-  /** `long` for a call that may legitimately wait (`Prefer: wait`). */
-  timeout?: 'long';
 }
 
 export interface ServiceCallsSettings {
@@ -43,9 +40,11 @@ export interface ServiceCallsSettings {
   onCall?: (upstream: UpstreamName, method: string, path: string) => void;
 }
 
-function pathWithQuery(path: string, query: ServiceCall['query']): string {
+/** `/v1/products/:id` with `{ id }` and a query: each part encoded, so no input can change the path. */
+function pathOf(operation: PublicOperation, call: ServiceCall): string {
+  const path = operation.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => encodeURIComponent(call.params?.[name] ?? ''));
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
+  for (const [name, value] of Object.entries(call.query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
   const encoded = search.toString();
   return encoded === '' ? path : `${path}?${encoded}`;
 }
@@ -66,10 +65,12 @@ function problemOf(body: Buffer, status: number): ServiceProblem {
 }
 
 /**
- * The services as one GraphQL request sees them: each call goes through the gateway's own
- * upstream pool (breaker, timeouts, retries of idempotent calls) with the caller's credentials,
- * request id and trace, so every service still verifies the token and enforces ownership
- * exactly as it does for REST. A refusal becomes a `ServiceProblem` carrying the service's code.
+ * The services as one GraphQL request sees them: each call is a public operation of the table in
+ * libs/contracts, made through the gateway's own upstream pool (breaker, retries and timeout as
+ * the operation declares them) with the caller's credentials, request id and trace, so every
+ * service still verifies the token and enforces ownership exactly as for REST. An operation that
+ * needs a caller is refused here without one, as the edge refuses it on REST. A refusal becomes a
+ * `ServiceProblem` carrying the service's code.
  */
 export class ServiceCalls {
   private readonly traceparent: string | undefined;
@@ -83,8 +84,13 @@ export class ServiceCalls {
     this.traceparent = trace.instrumented ? undefined : trace.traceparent;
   }
 
-  /** The answer's JSON, `null` for a 404 when `missingIsNull`, or a thrown `ServiceProblem`. */
-  async json<T>(upstreamName: UpstreamName, call: ServiceCall, options: { missingIsNull?: boolean } = {}): Promise<T | null> {
+  /** The answer's JSON, `null` for a 404 when `missingIsNull` (or for a 204), or a thrown `ServiceProblem`. */
+  async json<T>(operation: PublicOperation, call: ServiceCall = {}, options: { missingIsNull?: boolean } = {}): Promise<T | null> {
+    if (operation.service === 'gateway') throw new Error(`${operation.operationId} is the gateway's own`);
+    if (operation.access.caller !== 'anyone' && this.request.principal === null) {
+      throw new AppError('AUTH_TOKEN_MISSING', 'Send an access token as "Authorization: Bearer <token>", or an API key as X-Api-Key');
+    }
+    const upstreamName: UpstreamName = operation.service;
     const upstream = this.settings.upstreams[upstreamName];
     const accessToken = this.request.edgeCredentials?.accessToken;
     const headers = upstreamRequestHeaders(
@@ -98,18 +104,18 @@ export class ServiceCalls {
         authorization: accessToken === undefined ? undefined : `Bearer ${accessToken}`,
       },
     );
-    const path = pathWithQuery(call.path, call.query);
-    this.settings.onCall?.(upstreamName, call.method, path);
+    const path = pathOf(operation, call);
+    this.settings.onCall?.(upstreamName, operation.method, path);
     const started = performance.now();
     let response;
     try {
       response = await upstream.send({
-        method: call.method,
+        method: operation.method,
         path,
         headers,
         ...(call.body === undefined ? {} : { body: Buffer.from(JSON.stringify(call.body)) }),
-        timeoutMs: call.timeout === 'long' ? this.settings.longTimeoutMs : this.settings.timeoutMs,
-        repeatable: call.method === 'GET' || call.method === 'DELETE' || call.headers?.['idempotency-key'] !== undefined,
+        timeoutMs: operation.timeout === 'long' ? this.settings.longTimeoutMs : this.settings.timeoutMs,
+        repeatable: operation.retry === 'idempotent' || call.headers?.['idempotency-key'] !== undefined,
       });
     } catch (error) {
       if (!(error instanceof UpstreamError)) throw error;
@@ -128,9 +134,9 @@ export class ServiceCalls {
   }
 
   /** Like `json`, for an answer that must have a body. */
-  async required<T>(upstreamName: UpstreamName, call: ServiceCall): Promise<T> {
-    const value = await this.json<T>(upstreamName, call);
-    if (value === null) throw ServiceProblem.of(new AppError('GATEWAY_BAD_UPSTREAM_RESPONSE', `The ${upstreamName} service answered without a body`));
+  async required<T>(operation: PublicOperation, call: ServiceCall = {}): Promise<T> {
+    const value = await this.json<T>(operation, call);
+    if (value === null) throw ServiceProblem.of(new AppError('GATEWAY_BAD_UPSTREAM_RESPONSE', `The ${operation.service} service answered without a body`));
     return value;
   }
 }

@@ -12,7 +12,9 @@ t.test('the gateway routes exactly the operations of the table', async (t) => {
   const { app, issuer } = await buildGateway(t, { auth: fakes.auth.url, catalog: fakes.catalog.url, orders: fakes.orders.url, recommendations: fakes.recommendations.url });
 
   t.test("every operation of the services is routed, each from its declaration, and nothing else", async (t) => {
-    t.same(operationCoverage(app, SERVICES_OPERATIONS), { undeclared: [], unserved: [], unregistered: [] });
+    // GraphQL is served from the same operations (each field calls one), at routes of its own.
+    const graphqlRoutes = ['GET /graphql', 'GET /graphql/schema.graphql', 'POST /graphql'];
+    t.same(operationCoverage(app, SERVICES_OPERATIONS), { undeclared: graphqlRoutes, unserved: [], unregistered: [] });
     for (const operation of Object.values(GATEWAY_OPERATIONS)) t.ok(app.hasRoute({ method: operation.method, url: operation.path }), `${operation.operationId} is the gateway's own`);
   });
 
