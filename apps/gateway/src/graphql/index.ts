@@ -14,7 +14,7 @@ import { DocumentCheck } from './document-check';
 import { asGraphqlError, formatExecution, graphqlResponseOfProblem, sendRefusal } from './graphql-errors';
 import { loaders } from './loaders';
 import { OrderFeed } from './order-feed';
-import { analyseQuery, type QueryLimitSettings } from './query-limits';
+import { QueryLimits, type QueryLimitSettings } from './query-limits';
 import { resolvers, type GraphqlContext } from './resolvers';
 import { SCHEMA_SDL } from './schema';
 import { ServiceCalls, type ServiceCallsSettings } from './service-calls';
@@ -137,17 +137,18 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     additionalRouteOptions: { logLevel: accessLoggedRouteLevel(config.LOG_LEVEL), config: { accessLog: true } },
   });
 
-  app.graphql.addHook('preExecution', async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext, variables: Record<string, unknown>) => {
+  const queryLimits = new QueryLimits(app.graphql.schema, limits);
+  app.graphql.addHook('preExecution', async (_schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext, variables: Record<string, unknown>) => {
     const { request } = context as ExecutionContext;
     const reply: FastifyReply = context.reply;
-    const { cost } = analyseQuery(schema, document, variables, operationNameOf(request), limits);
+    const { cost } = queryLimits.analyse(document, variables, operationNameOf(request));
     // The request counted once at the edge; a costly query counts once more per started unit.
     const extraCounts = Math.ceil(cost / config.GRAPHQL_COST_PER_REQUEST) - 1;
     if (extraCounts > 0) await limiters.countMore(request, reply, extraCounts);
   });
-  app.graphql.addHook('preSubscriptionExecution', async (schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext) => {
+  app.graphql.addHook('preSubscriptionExecution', async (_schema: GraphQLSchema, document: DocumentNode, context: MercuriusContext) => {
     try {
-      analyseQuery(schema, document, undefined, undefined, limits);
+      queryLimits.analyse(document, undefined, undefined);
     } catch (error) {
       throw asGraphqlError(error, (context as ExecutionContext).request);
     }

@@ -32,6 +32,8 @@ export interface QueryAnalysis {
   cost: number;
   depth: number;
   aliases: number;
+  /** The analysis read a variable (a `first: $n`): it holds for these variables only. */
+  readVariables: boolean;
 }
 
 function tooComplex(detail: string): AppError {
@@ -55,13 +57,13 @@ export function analyseQuery(
   limits: QueryLimitSettings,
 ): QueryAnalysis {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return { cost: 0, depth: 0, aliases: 0 };
+  if (!operation) return { cost: 0, depth: 0, aliases: 0, readVariables: false };
   const rootType = schema.getRootType(operation.operation);
-  if (!rootType) return { cost: 0, depth: 0, aliases: 0 };
+  if (!rootType) return { cost: 0, depth: 0, aliases: 0, readVariables: false };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
 
-  const analysis: QueryAnalysis = { cost: 0, depth: 0, aliases: 0 };
+  const analysis: QueryAnalysis = { cost: 0, depth: 0, aliases: 0, readVariables: false };
   const typeOf = (name: string | undefined, fallback: GraphQLObjectType) => {
     const type = name === undefined ? fallback : schema.getType(name);
     return isObjectType(type) ? type : fallback;
@@ -71,7 +73,10 @@ export function analyseQuery(
     const argument = field.arguments?.find((candidate) => candidate.name.value === 'first');
     let value: unknown = fallback;
     if (argument?.value.kind === Kind.INT) value = Number(argument.value.value);
-    else if (argument?.value.kind === Kind.VARIABLE) value = variables?.[argument.value.name.value] ?? fallback;
+    else if (argument?.value.kind === Kind.VARIABLE) {
+      analysis.readVariables = true;
+      value = variables?.[argument.value.name.value] ?? fallback;
+    }
     const first = typeof value === 'number' && Number.isFinite(value) ? value : 1;
     if (first > MAX_PAGE_SIZE) throw tooComplex(`${coordinate}: first may be at most ${MAX_PAGE_SIZE}`);
     return Math.max(first, 1);
@@ -118,4 +123,30 @@ export function analyseQuery(
     throw tooComplex(`The query would cost ${analysis.cost} points; at most ${limits.maxCost} are allowed`);
   }
   return analysis;
+}
+
+/**
+ * `analyseQuery` remembered per document (Mercurius hands the same parsed document for the same
+ * query text) and operation, when the outcome did not depend on variables: a client repeating a
+ * query pays for its analysis once. A refused query is not remembered; it throws again.
+ */
+export class QueryLimits {
+  private readonly analysed = new WeakMap<DocumentNode, Map<string, QueryAnalysis>>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly limits: QueryLimitSettings,
+  ) {}
+
+  analyse(document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined): QueryAnalysis {
+    const known = this.analysed.get(document)?.get(operationName ?? '');
+    if (known) return known;
+    const analysis = analyseQuery(this.schema, document, variables, operationName, this.limits);
+    if (!analysis.readVariables) {
+      const byOperation = this.analysed.get(document) ?? new Map<string, QueryAnalysis>();
+      byOperation.set(operationName ?? '', analysis);
+      this.analysed.set(document, byOperation);
+    }
+    return analysis;
+  }
 }
