@@ -31,8 +31,6 @@ export interface BuildOptions {
    * what the check costs; the services behind still check every request.
    */
   authorizationFreshness?: false;
-  /** Told of every call GraphQL's resolvers make to a service (tests count them). */
-  onServiceCall?: (upstream: UpstreamName, method: string, path: string) => void;
 }
 
 const VERSION = '1.0.0';
@@ -162,7 +160,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const socketLimits = new SocketLimits(redis, app.log, { maxPerUser: config.WS_MAX_PER_USER, maxPerAddress: config.WS_MAX_PER_ADDRESS });
   app.addHook('onClose', async () => socketLimits.close());
   await app.register(ordersEventsRoute, { operation: orderEvents, upstream: upstreams[orderEvents.service], identity, limiters, socketLimits, config });
-  await installGraphql(app, { upstreams, identity, limiters, socketLimits, config, ...(options.onServiceCall ? { onServiceCall: options.onServiceCall } : {}) });
+  await installGraphql(app, { upstreams, identity, limiters, socketLimits, config });
   return app;
 }
 

@@ -67,7 +67,7 @@ export const GatewayConfigSchema = Type.Composite([
     BREAKER_RESET_MS: Milliseconds(250),
     BREAKER_MAX_RESET_MS: Milliseconds(1_000),
 
-    /** Open WebSockets (GET /v1/orders/events) per user, and per client address, across replicas; one more gets 429. */
+    /** Open WebSockets (GET /v1/orders/events and GraphQL's) per user, and per client address, across replicas; one more is refused. */
     WS_MAX_PER_USER: Type.Integer({ minimum: 1, default: 5 }),
     WS_MAX_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
 

@@ -26,8 +26,6 @@ export interface GraphqlOptions {
   limiters: RateLimiters;
   socketLimits: SocketLimits;
   config: GatewayConfig;
-  /** Every call a resolver makes to a service (tests count them). */
-  onServiceCall?: ServiceCallsSettings['onCall'];
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -73,13 +71,12 @@ function operationNameOf(request: FastifyRequest): string | undefined {
  * the access log. Before anything runs, a query is held to its limits (depth, cost, aliases,
  * list sizes); a costly one counts as more than one request against the caller's rate limit.
  */
-const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstreams, identity, limiters, socketLimits, config, onServiceCall }) => {
+const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstreams, identity, limiters, socketLimits, config }) => {
   const limits: QueryLimitSettings = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST, maxAliases: config.GRAPHQL_MAX_ALIASES };
   const callSettings: ServiceCallsSettings = {
     upstreams,
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     longTimeoutMs: config.UPSTREAM_LONG_TIMEOUT_MS,
-    ...(onServiceCall ? { onCall: onServiceCall } : {}),
   };
 
   app.addHook('onRequest', identity.identify(GRAPHQL_OPERATION));

@@ -36,8 +36,6 @@ export interface ServiceCallsSettings {
   upstreams: Record<UpstreamName, Upstream>;
   timeoutMs: number;
   longTimeoutMs: number;
-  /** Every call made (tests count them to prove batching). */
-  onCall?: (upstream: UpstreamName, method: string, path: string) => void;
 }
 
 /** `/v1/products/:id` with `{ id }` and a query: each part encoded, so no input can change the path. */
@@ -105,7 +103,6 @@ export class ServiceCalls {
       },
     );
     const path = pathOf(operation, call);
-    this.settings.onCall?.(upstreamName, operation.method, path);
     const started = performance.now();
     let response;
     try {
