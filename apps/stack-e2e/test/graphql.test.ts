@@ -78,6 +78,9 @@ t.test('GraphQL through the gateway', async (t) => {
 
   t.test('orders: ownership as REST, idempotency and waiting as REST', async (t) => {
     const input = { items: [{ productId: product.id, quantity: 1 }] };
+    const anonymousOrder = await graphql('mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }', { input });
+    t.same([codeOf(anonymousOrder), anonymousOrder.errors?.[0]?.extensions.status], ['AUTH_TOKEN_MISSING', 401]);
+    t.equal((await rest('POST', '/v1/orders', {}, input)).status, 401);
     const place = 'mutation ($input: PlaceOrderInput!, $key: String) { placeOrder(input: $input, idempotencyKey: $key, waitSeconds: 5) { id userId status totalCents items { productId quantity product { id name } } } }';
     const placed = await graphql<{ placeOrder: { id: string; userId: string; status: string; items: { product: { id: string } }[] } }>(place, { input, key: 'gql-key-1' }, alice);
     t.notOk(placed.errors);
@@ -128,7 +131,12 @@ t.test('GraphQL through the gateway', async (t) => {
     const invalid = await graphql(create, { input: { ...input, sku: newSku(), priceCents: -1 } }, admin);
     t.equal(codeOf(invalid), 'REQUEST_VALIDATION_FAILED');
 
-    const updated = await graphql('mutation ($id: ID!) { updateProduct(id: $id, input: { name: "Renamed", description: null }) { name description } }', { id }, admin);
+    const update = 'mutation ($id: ID!) { updateProduct(id: $id, input: { name: "Renamed", description: null }) { name description } }';
+    t.equal(codeOf(await graphql(update, { id }, alice)), 'AUTH_SCOPE_REQUIRED');
+    t.equal((await rest('PATCH', `/v1/products/${id}`, alice, { name: 'Renamed' })).status, 403);
+    const anonymousUpdate = await graphql(update, { id });
+    t.same([codeOf(anonymousUpdate), anonymousUpdate.errors?.[0]?.extensions.status], ['AUTH_TOKEN_MISSING', 401]);
+    const updated = await graphql(update, { id }, admin);
     t.same(updated.data, { updateProduct: { name: 'Renamed', description: null } });
     t.equal(((await rest('GET', `/v1/products/${id}`)).json as { name: string }).name, 'Renamed');
 
