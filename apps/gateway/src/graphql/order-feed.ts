@@ -5,27 +5,14 @@ import { AppError } from '@shop/service-kit';
 import type { FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import type { Upstream } from '../upstream/upstream';
-import { UpstreamError, type UpstreamFailure } from '../upstream/upstream-error';
+import { UpstreamError } from '../upstream/upstream-error';
+import { classifyHandshakeError, sendableCloseCode } from '../upstream/websocket-close';
 import { ServiceProblem } from './service-calls';
-
-
-/** Close codes that may not be sent in a close frame (RFC 6455 §7.4.1) become "normal"/"error". */
-export function sendableCloseCode(code: number): number {
-  if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000) return code === 1005 ? 1000 : 1011;
-  return code;
-}
-
-function classifyHandshakeError(error: unknown): UpstreamFailure {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unavailable';
-  if (error instanceof Error && /handshake has timed out/i.test(error.message)) return 'timeout';
-  return 'bad-response';
-}
 
 /**
  * `orderUpdated` for one client connection: the orders service's own WebSocket (the table's
- * `orderEvents`, GET /v1/orders/events, which sends each change of the caller's orders and nothing else),
- * opened with the caller's token on the first subscription and shared by every later one, so a
+ * `orderEvents`, GET /v1/orders/events, which sends each change of the caller's orders and
+ * nothing else), opened with the caller's token on the first subscription and shared by every later one, so a
  * connection holds one upstream socket whatever it subscribes to; the per-user socket cap thus
  * counts GraphQL connections as it counts REST sockets.
  *

@@ -11,7 +11,8 @@ import { limiterOf, type RateLimiters } from '../../protection/rate-limits';
 import type { SocketLimits } from '../../protection/socket-limits';
 import { clientResponseHeaders } from '../../upstream/forward-headers';
 import type { Upstream } from '../../upstream/upstream';
-import { UpstreamError, type UpstreamFailure } from '../../upstream/upstream-error';
+import { UpstreamError } from '../../upstream/upstream-error';
+import { classifyHandshakeError, sendableCloseCode } from '../../upstream/websocket-close';
 
 export interface OrdersEventsOptions {
   operation: PublicOperation;
@@ -34,19 +35,6 @@ interface RefusedHandshake {
   statusCode: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
-}
-
-/** Close codes that may not be sent in a close frame (RFC 6455 §7.4.1) become "going away"/"error". */
-function sendableCloseCode(code: number): number {
-  if (code === 1005 || code === 1006 || code === 1015 || code < 1000 || code >= 5000) return code === 1005 ? 1000 : 1011;
-  return code;
-}
-
-function classifyHandshakeError(error: unknown): UpstreamFailure {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unavailable';
-  if (error instanceof Error && /handshake has timed out/i.test(error.message)) return 'timeout';
-  return 'bad-response';
 }
 
 /**
