@@ -215,10 +215,17 @@ t.test('limits refuse a query before any service is asked', async (t) => {
     /deeper than 10/,
   );
   await refusedWith('{ products(first: 101) { edges { node { id } } } }', /at most 100/);
+  await refusedWith('{ products(first: 101) { edges { node { id } } } }', /at most 100/);
   await refusedWith('{ a: product(id: "1") { id } b: product(id: "2") { id } c: product(id: "3") { id } d: product(id: "4") { id } }', /aliases/);
   await refusedWith('{ products(first: 100) { edges { node { id recommendations(first: 50) { score } } } } }', /cost/);
-  await refusedWith('query ($n: Int) { products(first: $n) { edges { node { id } } } }', /at most 100/, { n: 101 });
+  const byVariable = 'query ($n: Int) { products(first: $n) { edges { node { id } } } }';
+  await refusedWith(byVariable, /at most 100/, { n: 101 });
   t.equal(upstreamCalls().length, 0);
+
+  // A document whose limits depend on its variables is analysed again for each request.
+  t.equal((await post(byVariable, { n: 5 })).status, 200);
+  await refusedWith(byVariable, /at most 100/, { n: 101 });
+  t.equal(upstreamCalls().length, 1);
 
   const allowed = await post('{ products(first: 100) { edges { node { id name category { name } } } } }');
   t.notOk(allowed.body.errors, 'a query within the budget runs');
