@@ -83,17 +83,23 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
   app.addHook('onRequest', limiterOf(limiters, GRAPHQL_OPERATION));
   app.addHook('onRequest', identity.authenticate(GRAPHQL_OPERATION));
   // Problems the platform sends before GraphQL is reached (text that cannot be stored, a shutdown) in GraphQL's shape.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.routeOptions.url !== GRAPHQL_PATH || typeof payload !== 'string') return payload;
-    if (!String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_CONTENT_TYPE)) return payload;
+  // Callback-style hooks here and below: they run on every request, and most return at once.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.routeOptions.url !== GRAPHQL_PATH || typeof payload !== 'string') return done(null, payload);
+    if (!String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_CONTENT_TYPE)) return done(null, payload);
     reply.type('application/json; charset=utf-8');
-    return JSON.stringify(graphqlResponseOfProblem(JSON.parse(payload) as Problem));
+    done(null, JSON.stringify(graphqlResponseOfProblem(JSON.parse(payload) as Problem)));
   });
   const documents = new DocumentCheck(MAX_TOKENS);
-  app.addHook('preHandler', async (request) => {
-    if (request.routeOptions.url !== GRAPHQL_PATH || request.ws) return;
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.routeOptions.url !== GRAPHQL_PATH || request.ws) return done();
     const part = request.method === 'GET' ? 'querystring' : 'body';
-    documents.check(((part === 'querystring' ? request.query : request.body) as { query?: unknown } | undefined)?.query, operationNameOf(request), part);
+    try {
+      documents.check(((part === 'querystring' ? request.query : request.body) as { query?: unknown } | undefined)?.query, operationNameOf(request), part);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
   const admission = new SocketAdmission({
     admit: (request) => identity.admit(request, GRAPHQL_SOCKET_OPERATION),

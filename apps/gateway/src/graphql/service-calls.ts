@@ -38,11 +38,21 @@ export interface ServiceCallsSettings {
   longTimeoutMs: number;
 }
 
+/** Each operation's path split once into literal parts and parameter names (even and odd indexes). */
+const pathParts = new WeakMap<PublicOperation, string[]>();
+
 /** `/v1/products/:id` with `{ id }` and a query: each part encoded, so no input can change the path. */
 function pathOf(operation: PublicOperation, call: ServiceCall): string {
-  const path = operation.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string) => encodeURIComponent(call.params?.[name] ?? ''));
+  let parts = pathParts.get(operation);
+  if (parts === undefined) {
+    parts = operation.path.split(/:([A-Za-z_][A-Za-z0-9_]*)/);
+    pathParts.set(operation, parts);
+  }
+  let path = parts[0]!;
+  for (let index = 1; index < parts.length; index += 2) path += encodeURIComponent(call.params?.[parts[index]!] ?? '') + parts[index + 1]!;
+  if (call.query === undefined) return path;
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(call.query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
+  for (const [name, value] of Object.entries(call.query)) if (value !== undefined && value !== null) search.set(name, String(value));
   const encoded = search.toString();
   return encoded === '' ? path : `${path}?${encoded}`;
 }
