@@ -78,8 +78,16 @@ export const ProductPatchBodySchema = Type.Object(
 export type ProductPatchBody = Static<typeof ProductPatchBodySchema>;
 
 const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-/** A batch read (`GET /v1/products?ids=`) names at most as many products as one page holds. */
-export const MAX_PRODUCT_IDS_PER_READ = 100;
+/** A batch read (`GET /v1/products?ids=`, `GET /v1/categories?ids=`) names at most as many rows as one page holds. */
+export const MAX_IDS_PER_READ = 100;
+
+/** `ids=<id>,<id>,...`: a list query as a batch read; ids that name nothing are left out. */
+function IdsQuerySchema(things: string) {
+  return Type.String({
+    pattern: `^${UUID_PATTERN}(,${UUID_PATTERN}){0,${MAX_IDS_PER_READ - 1}}$`,
+    description: `Only these ${things}: up to ${MAX_IDS_PER_READ} comma-separated ids (a batch read; ids that name no ${things.replace(/s$/, '')} are left out)`,
+  });
+}
 
 export const ProductSorts = ['createdAt', '-createdAt', 'price', '-price', 'name', '-name'] as const;
 export const ProductSortSchema = Type.Union(
@@ -97,12 +105,7 @@ export const ProductListQuerySchema = Type.Object(
     minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
     maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'In minor units, inclusive' })),
     inStock: Type.Optional(Type.Boolean({ description: 'true: only products with stock; false: only those without' })),
-    ids: Type.Optional(
-      Type.String({
-        pattern: `^${UUID_PATTERN}(,${UUID_PATTERN}){0,${MAX_PRODUCT_IDS_PER_READ - 1}}$`,
-        description: `Only these products: up to ${MAX_PRODUCT_IDS_PER_READ} comma-separated ids (a batch read; ids that name no product are left out)`,
-      }),
-    ),
+    ids: Type.Optional(IdsQuerySchema('products')),
     sort: ProductSortSchema,
   },
   { additionalProperties: false },
@@ -130,6 +133,7 @@ export const CategoryListQuerySchema = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2_048, description: 'Opaque, from the previous page' })),
+    ids: Type.Optional(IdsQuerySchema('categories')),
   },
   { additionalProperties: false },
 );

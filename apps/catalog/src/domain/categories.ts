@@ -51,7 +51,9 @@ const BY_NAME: KeysetSort<CategoryRow> = {
 /** Categories in alphabetical order, the way a shop front lists them. */
 export function listCategories(db: DataSource, query: CategoryListQuery): Promise<KeysetPage<CategoryRow>> {
   const select = `SELECT c.id, c.name, c.slug, c.description, c.version, c.created_at AS "createdAt", c.updated_at AS "updatedAt" FROM categories c`;
-  return pageByKeyset<CategoryRow>(db, { select, alias: 'c', conditions: [], params: [] }, BY_NAME, query);
+  const conditions = query.ids === undefined ? [] : ['c.id = ANY($1::uuid[])'];
+  const params = query.ids === undefined ? [] : [query.ids.toLowerCase().split(',')];
+  return pageByKeyset<CategoryRow>(db, { select, alias: 'c', conditions, params }, BY_NAME, query);
 }
 
 /*

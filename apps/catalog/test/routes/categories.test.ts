@@ -75,6 +75,24 @@ t.test('list by name, paged', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/v1/categories?limit=101' })).statusCode, 400);
 });
 
+t.test('a batch read by ids', async (t) => {
+  const { app, admin } = await build(t);
+  const [toys, books] = [await createCategory(app, admin, { name: 'Toys' }), await createCategory(app, admin, { name: 'Books' })];
+  await createCategory(app, admin, { name: 'Garden' });
+  const listed = await app.inject({ method: 'GET', url: `/v1/categories?ids=${toys.id},${books.id.toUpperCase()},${randomUUID()}` });
+  t.equal(listed.statusCode, 200);
+  t.same(
+    listed.json<{ items: CategoryJson[] }>().items.map((item) => item.name),
+    ['Books', 'Toys'],
+    'only those named, by name; unknown ids are left out',
+  );
+  for (const ids of ['garden', `${toys.id},`, Array.from({ length: 101 }, () => randomUUID()).join(',')]) {
+    const refused = await app.inject({ method: 'GET', url: `/v1/categories?ids=${ids}` });
+    t.equal(refused.statusCode, 400);
+    t.ok(problemOf(refused).errors?.some((error) => error.path === '/querystring/ids'));
+  }
+});
+
 t.test('PATCH (merge patch) and DELETE', async (t) => {
   const { app, admin, customer } = await build(t);
   const category = await createCategory(app, admin, { name: 'Outdoor', description: 'Out there.' });

@@ -1,4 +1,4 @@
-import { CATALOG_OPERATIONS, MAX_PRODUCT_IDS_PER_READ, RECOMMENDATIONS_OPERATIONS, type Category, type OrderItem, type Page, type Product, type RecommendationList, type RecommendedItem } from '@shop/contracts';
+import { CATALOG_OPERATIONS, MAX_IDS_PER_READ, RECOMMENDATIONS_OPERATIONS, type Category, type PublicOperation, type OrderItem, type Page, type Product, type RecommendationList, type RecommendedItem } from '@shop/contracts';
 import type { GraphqlContext } from './resolvers';
 
 interface LoaderQuery<Source, Params = Record<string, unknown>> {
@@ -13,28 +13,28 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 /**
- * Products by id in as few calls as the catalog allows: `GET /v1/products?ids=...` takes up to
- * 100 ids a page. A product that no longer exists is simply absent (its line's `product` is null).
+ * Rows by id in as few calls as the catalog allows: its lists take `ids=` (up to 100 a page) as a
+ * batch read. A row that no longer exists is simply absent (the field that names it is null).
  */
-async function productsById(ids: string[], { calls }: GraphqlContext): Promise<Map<string, Product>> {
-  const found = new Map<string, Product>();
+async function byIds<T extends { id: string }>(operation: PublicOperation, ids: string[], { calls }: GraphqlContext): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
   const pages = await Promise.all(
-    chunks([...new Set(ids)], MAX_PRODUCT_IDS_PER_READ).map((batch) =>
-      calls.required<Page<Product>>(CATALOG_OPERATIONS.listProducts, { query: { ids: batch.join(','), limit: batch.length } }),
-    ),
+    chunks([...new Set(ids)], MAX_IDS_PER_READ).map((batch) => calls.required<Page<T>>(operation, { query: { ids: batch.join(','), limit: batch.length } })),
   );
-  for (const page of pages) for (const product of page.items) found.set(product.id, product);
+  for (const page of pages) for (const row of page.items) found.set(row.id, row);
   return found;
 }
 
 /**
  * Mercurius loaders: every use of a field across one query's result arrives in one batch, so an
- * order list of 20 orders with 5 lines each asks the catalog once, not 100 times.
+ * order list of 20 orders with 5 lines each asks the catalog once, not 100 times, and a page of
+ * products asks for their categories once.
  */
 export const loaders = {
   OrderItem: {
     product: async (queries: LoaderQuery<OrderItem>[], context: GraphqlContext) => {
-      const products = await productsById(
+      const products = await byIds<Product>(
+        CATALOG_OPERATIONS.listProducts,
         queries.map(({ obj }) => obj.productId),
         context,
       );
@@ -42,14 +42,9 @@ export const loaders = {
     },
   },
   Product: {
-    // Categories are few: one call per distinct category in the batch, each cached by the catalog.
-    category: async (queries: LoaderQuery<Product>[], { calls }: GraphqlContext) => {
-      const ids = [...new Set(queries.map(({ obj }) => obj.categoryId).filter((categoryId): categoryId is string => categoryId !== null))];
-      const categories = new Map(
-        await Promise.all(
-          ids.map(async (categoryId) => [categoryId, await calls.json<Category>(CATALOG_OPERATIONS.getCategory, { params: { id: categoryId } }, { missingIsNull: true })] as const),
-        ),
-      );
+    category: async (queries: LoaderQuery<Product>[], context: GraphqlContext) => {
+      const named = queries.map(({ obj }) => obj.categoryId).filter((categoryId): categoryId is string => categoryId !== null);
+      const categories = named.length === 0 ? new Map<string, Category>() : await byIds<Category>(CATALOG_OPERATIONS.listCategories, named, context);
       return queries.map(({ obj }) => (obj.categoryId === null ? null : (categories.get(obj.categoryId) ?? null)));
     },
     // The recommendations service answers per product: one call per distinct (product, first).

@@ -21,10 +21,11 @@ export interface QueryLimitSettings {
 
 /**
  * Fields that ask a service on their own: each costs this much more than a field read from an
- * answer already at hand. (`OrderItem.product` is batched into one call per query: a plain field.)
+ * answer already at hand. (`OrderItem.product` and `Product.category` are batched into one call
+ * per query: plain fields.)
  */
 const SERVICE_CALL_COST = 10;
-const CALLING_FIELDS = new Set(['Product.category', 'Product.recommendations']);
+const CALLING_FIELDS = new Set(['Product.recommendations']);
 /** Lists without a `first`: their worst case, as the contract bounds it (an order has at most 50 lines; 10 is typical). */
 const FIXED_LIST_SIZES: Record<string, number> = { 'Order.items': 10 };
 

@@ -76,6 +76,10 @@ export async function startCatalog(t: Teardown, products: Map<string, Product>) 
       products.set(product.id, product);
       return reply.code(201).send(product);
     });
+    app.get('/v1/categories', async (request) => {
+      const ids = ((request.query as { ids?: string }).ids ?? '').split(',').filter(Boolean);
+      return { items: ids.map((id) => ({ id, name: `Category ${id.slice(0, 4)}`, slug: 'tea', description: null, createdAt: now, updatedAt: now })), nextCursor: null };
+    });
     app.get('/v1/categories/:id', async (request) => ({
       id: (request.params as { id: string }).id,
       name: 'Tea',

@@ -107,6 +107,18 @@ t.test('no N+1: 20 orders of 5 lines ask the catalog once', async (t) => {
   const catalogCalls = catalog.seen.slice(before);
   t.equal(catalogCalls.length, 1, 'one batch read for 100 lines');
   t.match(catalogCalls[0]!.url, /^\/v1\/products\?ids=/);
+
+  // A page of products in 10 categories asks for their categories once.
+  const categoryIds = Array.from({ length: 10 }, () => randomUUID());
+  for (const [index, id] of [...products.keys()].entries()) products.set(id, productWith(id, { categoryId: categoryIds[index % 10]! }));
+  const beforePage = catalog.seen.length;
+  const page = await post('{ products(first: 40) { edges { node { id category { id name } } } } }');
+  t.notOk(page.body.errors);
+  const nodes = (page.body.data!.products as { edges: { node: { category: { id: string } | null } }[] }).edges.map((edge) => edge.node);
+  t.equal(nodes.filter((node) => node.category !== null).length, 40);
+  const pageCalls = catalog.seen.slice(beforePage).map((seen) => seen.url);
+  t.equal(pageCalls.length, 2, 'the page, then one batch read of its categories');
+  t.match(pageCalls[1], /^\/v1\/categories\?ids=/);
 });
 
 t.test('paging with first/after while products are added and removed', async (t) => {
