@@ -17,6 +17,8 @@ export const TagsSchema = Type.Array(TagSchema, { maxItems: 20, uniqueItems: tru
 /** The largest price and stock: well inside PostgreSQL's `integer` (2,147,483,647), so no input can overflow a column. */
 export const MAX_PRICE_CENTS = 1_000_000_000;
 export const MAX_STOCK = 1_000_000_000;
+/** A product's version is a PostgreSQL `integer` column. */
+const MAX_VERSION = 2_147_483_647;
 
 /** Whole units of the currency's minor unit (cents). */
 export const PriceCentsSchema = Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS });
@@ -31,14 +33,14 @@ export const ProductSchema = Type.Object(
     sku: Type.String(),
     name: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
-    priceCents: Type.Integer(),
+    priceCents: Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS }),
     currency: Type.String(),
     categoryId: Type.Union([UuidSchema, Type.Null()]),
     tags: Type.Array(Type.String()),
-    stock: Type.Integer(),
+    stock: Type.Integer({ minimum: 0, maximum: MAX_STOCK }),
     createdAt: TimestampSchema,
     updatedAt: TimestampSchema,
-    version: Type.Integer({ description: 'Grows by one with every change, stock movements included; the ETag is made from it' }),
+    version: Type.Integer({ minimum: 1, maximum: MAX_VERSION, description: 'Grows by one with every change, stock movements included; the ETag is made from it' }),
   },
   { $id: 'Product' },
 );

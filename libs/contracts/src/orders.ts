@@ -1,5 +1,6 @@
 // Orders: the public order API.
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_PRICE_CENTS } from './catalog';
 import { PageSchema, TimestampSchema, UuidSchema } from './common';
 
 export const OrderStatuses = ['pending', 'confirmed', 'rejected', 'cancelled'] as const;
@@ -35,9 +36,10 @@ export const OrderItemSchema = Type.Object({
   /** Known once the catalog has reserved the stock; null while pending or when rejected. */
   sku: Type.Union([Type.String(), Type.Null()]),
   name: Type.Union([Type.String(), Type.Null()]),
-  quantity: Type.Integer(),
-  unitPriceCents: Type.Union([Type.Integer(), Type.Null()]),
-  lineTotalCents: Type.Union([Type.Integer(), Type.Null()]),
+  quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }),
+  /** The catalog's price when reserved. A line's and an order's total may pass 2^31 (price × quantity). */
+  unitPriceCents: Type.Union([Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS }), Type.Null()]),
+  lineTotalCents: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 });
 export type OrderItem = Static<typeof OrderItemSchema>;
 
@@ -47,7 +49,7 @@ export const OrderSchema = Type.Object(
     userId: UuidSchema,
     status: OrderStatusSchema,
     items: Type.Array(OrderItemSchema),
-    totalCents: Type.Union([Type.Integer(), Type.Null()]),
+    totalCents: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
     currency: Type.String(),
     rejectionReason: Type.Union([Type.String(), Type.Null()], { description: 'Set only when rejected: out_of_stock, product_not_found, ...' }),
     createdAt: TimestampSchema,

@@ -5,7 +5,9 @@ import type { TSchema } from '@sinclair/typebox';
  * appears in its GraphQL type with the same nullability and format, and none can drift:
  * - a property is non-null when it is required and `null` is not among its types;
  * - `format: uuid` is `ID`, `format: date-time` is `DateTime` (the same ISO 8601 string);
- * - an integer is `Int`, any other number `Float`;
+ * - an integer is `Int` when its declared range fits GraphQL's 32 bits, otherwise (no maximum, or
+ *   one past 2^31-1, as an order's total) `Float`, which carries integers exactly up to 2^53: an
+ *   `Int` would fail the field for a value REST answers; any other number is `Float`;
  * - a union of string literals is the enum named for it when every value is a GraphQL name
  *   (`OrderStatus`), otherwise `String` (`bought-together` cannot be an enum value, and the
  *   values stay exactly REST's);
@@ -15,12 +17,22 @@ import type { TSchema } from '@sinclair/typebox';
 interface JsonSchema {
   type?: string;
   format?: string;
+  minimum?: number;
+  maximum?: number;
   const?: unknown;
   anyOf?: JsonSchema[];
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   $id?: string;
+}
+
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+
+/** Whether every value an integer schema allows is a GraphQL `Int` (32-bit signed). */
+export function fitsGraphqlInt(schema: { minimum?: number; maximum?: number }): boolean {
+  return schema.minimum !== undefined && schema.minimum >= INT_MIN && schema.maximum !== undefined && schema.maximum <= INT_MAX;
 }
 
 /** Schemas that have a name in the GraphQL schema: object types, input types and enums. */
@@ -63,7 +75,7 @@ function typeOf(schema: JsonSchema, named: NamedSchemas, where: string): string 
       if (schema.format === 'date-time') return 'DateTime';
       return 'String';
     case 'integer':
-      return 'Int';
+      return fitsGraphqlInt(schema) ? 'Int' : 'Float';
     case 'number':
       return 'Float';
     case 'boolean':
@@ -75,17 +87,26 @@ function typeOf(schema: JsonSchema, named: NamedSchemas, where: string): string 
   }
 }
 
+/** An integer too wide for `Int`, carried as `Float`: its field says so in the schema. */
+function isWideInteger(schema: JsonSchema): boolean {
+  const present = schema.anyOf?.filter((member) => member.type !== 'null') ?? [schema];
+  return present.length === 1 && present[0]!.type === 'integer' && !fitsGraphqlInt(present[0]!);
+}
+
 function isNullable(schema: JsonSchema): boolean {
   return schema.anyOf?.some((member) => member.type === 'null') ?? schema.type === 'null';
 }
 
-/** `name: Type!` lines for every property of an object schema. */
+export const WIDE_INTEGER_DESCRIPTION = 'An integer that may exceed Int (32 bits): a Float, exact up to 2^53.';
+
+/** `name: Type!` lines for every property of an object schema (a wide integer's preceded by its description). */
 export function fieldsOf(schema: TSchema, named: NamedSchemas, where: string): string[] {
   const object = schema as JsonSchema;
   const required = new Set(object.required ?? []);
-  return Object.entries(object.properties ?? {}).map(([property, propertySchema]) => {
+  return Object.entries(object.properties ?? {}).flatMap(([property, propertySchema]) => {
     const nonNull = required.has(property) && !isNullable(propertySchema);
-    return `${property}: ${typeOf(propertySchema, named, `${where}.${property}`)}${nonNull ? '!' : ''}`;
+    const field = `${property}: ${typeOf(propertySchema, named, `${where}.${property}`)}${nonNull ? '!' : ''}`;
+    return isWideInteger(propertySchema) ? [JSON.stringify(WIDE_INTEGER_DESCRIPTION), field] : [field];
   });
 }
 

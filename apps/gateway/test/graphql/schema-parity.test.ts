@@ -7,6 +7,8 @@ import { RESOURCE_TYPES, SCHEMA_SDL } from '../../src/graphql/schema';
 interface JsonSchema {
   type?: string;
   format?: string;
+  minimum?: number;
+  maximum?: number;
   anyOf?: JsonSchema[];
   items?: JsonSchema;
   const?: unknown;
@@ -23,7 +25,9 @@ function expectedNamedType(schema: JsonSchema): string {
   if (schema.type === 'object') return 'object';
   if (schema.format === 'uuid') return 'ID';
   if (schema.format === 'date-time') return 'DateTime';
-  return { string: 'String', integer: 'Int', number: 'Float', boolean: 'Boolean' }[schema.type ?? ''] ?? `unknown ${JSON.stringify(schema)}`;
+  // GraphQL's Int is 32-bit signed: a wider (or unbounded) integer must travel as Float, exact to 2^53.
+  if (schema.type === 'integer') return (schema.minimum ?? -Infinity) >= -2147483648 && (schema.maximum ?? Infinity) <= 2147483647 ? 'Int' : 'Float';
+  return { string: 'String', number: 'Float', boolean: 'Boolean' }[schema.type ?? ''] ?? `unknown ${JSON.stringify(schema)}`;
 }
 
 /** Every way the GraphQL type differs from the REST resource: missing fields, nullability, format. */
@@ -76,14 +80,29 @@ t.test('every field of each REST resource is in its GraphQL type, with the same 
 
 t.test('the comparison sees drift', async (t) => {
   const product = schema.getType('Product') as GraphQLObjectType;
-  const drifted = Type.Object({ ...ProductSchema.properties, weightGrams: Type.Integer(), description: Type.String(), stock: Type.Union([Type.Integer(), Type.Null()]) });
+  const drifted = Type.Object({ ...ProductSchema.properties, weightGrams: Type.Integer(), description: Type.String(), stock: Type.Union([Type.Integer({ minimum: 0, maximum: 10 }), Type.Null()]) });
   t.same(mismatches(drifted, product).sort(), [
     'Product.description: nullable in REST is false, in GraphQL true',
     'Product.stock: nullable in REST is true, in GraphQL false',
     'Product.weightGrams is missing',
   ]);
   const reformatted = Type.Object({ ...ProductSchema.properties, createdAt: Type.String(), id: Type.Integer() });
-  t.same(mismatches(reformatted, product).sort(), ['Product.createdAt: REST String, GraphQL DateTime', 'Product.id: REST Int, GraphQL ID']);
+  t.same(mismatches(reformatted, product).sort(), ['Product.createdAt: REST String, GraphQL DateTime', 'Product.id: REST Float, GraphQL ID']);
+  const widened = Type.Object({ ...ProductSchema.properties, stock: Type.Integer({ minimum: 0 }), priceCents: Type.Integer({ minimum: 0, maximum: 2 ** 31 }) });
+  t.same(mismatches(widened, product).sort(), ['Product.priceCents: REST Float, GraphQL Int', 'Product.stock: REST Float, GraphQL Int'], 'an Int that REST may overflow');
+  const order = schema.getType('Order') as GraphQLObjectType;
+  const narrowed = Type.Object({ ...OrderSchema.properties, totalCents: Type.Union([Type.Integer({ minimum: 0, maximum: 100 }), Type.Null()]) });
+  t.same(mismatches(narrowed, order), ['Order.totalCents: REST Int, GraphQL Float'], 'a Float where an Int fits');
+});
+
+t.test('integers wider than 32 bits are Float, and say so', async (t) => {
+  const fields = (name: string) => (schema.getType(name) as GraphQLObjectType).getFields();
+  t.equal(String(fields('Order').totalCents!.type), 'Float');
+  t.match(fields('Order').totalCents!.description, /exceed Int/);
+  t.equal(String(fields('OrderItem').lineTotalCents!.type), 'Float');
+  t.equal(String(fields('OrderItem').quantity!.type), 'Int!');
+  t.equal(fields('OrderItem').quantity!.description, undefined);
+  t.equal(String(fields('Product').priceCents!.type), 'Int!');
 });
 
 t.test('the relations the contract names are there', async (t) => {
