@@ -11,6 +11,7 @@ import { limiterOf, type RateLimiters } from '../protection/rate-limits';
 import type { SocketLimits } from '../protection/socket-limits';
 import type { Upstream } from '../upstream/upstream';
 import { DocumentCheck } from './document-check';
+import { installGraphiqlPolicy } from './graphiql-policy';
 import { asGraphqlError, formatExecution, graphqlResponseOfProblem, sendRefusal } from './graphql-errors';
 import { loaders } from './loaders';
 import { OrderFeed } from './order-feed';
@@ -66,7 +67,8 @@ function operationNameOf(request: FastifyRequest): string | undefined {
 
 /**
  * GraphQL at `/graphql` (Mercurius): POST and GET, subscriptions over graphql-transport-ws on the
- * same path, the schema at `/graphql/schema.graphql`, GraphiQL at `/graphiql` when enabled. The
+ * same path, the schema at `/graphql/schema.graphql`, GraphiQL at `/graphiql` when enabled (with
+ * its own Content-Security-Policy: graphiql-policy.ts). The
  * edge treats it as any public route: identity (401 for bad credentials), the shared rate limit,
  * the access log. Before anything runs, a query is held to its limits (depth, cost, aliases,
  * list sizes); a costly one counts as more than one request against the caller's rate limit.
@@ -79,6 +81,7 @@ const graphqlPlugin: FastifyPluginAsync<GraphqlOptions> = async (app, { upstream
     longTimeoutMs: config.UPSTREAM_LONG_TIMEOUT_MS,
   };
 
+  if (config.GRAPHQL_GRAPHIQL) installGraphiqlPolicy(app);
   app.addHook('onRequest', identity.identify(GRAPHQL_OPERATION));
   app.addHook('onRequest', limiterOf(limiters, GRAPHQL_OPERATION));
   app.addHook('onRequest', identity.authenticate(GRAPHQL_OPERATION));
