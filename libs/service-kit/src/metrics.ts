@@ -35,9 +35,6 @@ export type MetricsConfig = Static<ReturnType<typeof metricsConfigSchema>>;
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Requests that matched no route share one label, so a scan of random URLs cannot grow the series. */
 export const UNMATCHED_ROUTE = 'unmatched';
-const kRoute = Symbol('metrics.route');
-
-type CountedRequest = FastifyRequest & { [kRoute]?: string };
 
 /**
  * A registry per service instance (tests build many in one process; nothing global), every
@@ -70,10 +67,12 @@ function installRouteMetrics(app: FastifyInstance, registry: Registry): void {
    * file's per-request work. So such a request is dropped from the set once its socket is gone,
    * at the next scrape, or sooner when the set grows large without being scraped.
    */
-  const active = new Set<CountedRequest>();
+  // Request → its route template. Kept beside the request rather than as a property on it: a
+  // property added after construction gives every request object a second shape.
+  const active = new Map<FastifyRequest, string>();
   const seen = new Set<string>();
   const dropAborted = () => {
-    for (const request of active) if (request.raw.socket?.destroyed) active.delete(request);
+    for (const request of active.keys()) if (request.raw.socket?.destroyed) active.delete(request);
   };
   new Gauge({
     name: 'http_requests_in_flight',
@@ -84,8 +83,8 @@ function installRouteMetrics(app: FastifyInstance, registry: Registry): void {
       dropAborted();
       this.reset();
       const counts = new Map<string, number>([...seen].map((key) => [key, 0]));
-      for (const request of active) {
-        const key = `${request.method} ${request[kRoute]}`;
+      for (const [request, route] of active) {
+        const key = `${request.method} ${route}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       for (const [key, count] of counts) {
@@ -105,18 +104,17 @@ function installRouteMetrics(app: FastifyInstance, registry: Registry): void {
     const methods = new Set<string>();
     return {
       // Callback-style: they run on every request, and a promise each would cost throughput.
-      onRequest: (request: CountedRequest, _reply: FastifyReply, done: () => void) => {
+      onRequest: (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
         // Once seen, a route's gauge reads 0 when idle rather than disappearing.
         if (!methods.has(request.method)) {
           methods.add(request.method);
           seen.add(`${request.method} ${route}`);
         }
-        request[kRoute] = route;
-        active.add(request);
+        active.set(request, route);
         if (active.size > MAX_TRACKED_REQUESTS) dropAborted();
         done();
       },
-      onResponse: (request: CountedRequest, reply: FastifyReply, done: () => void) => {
+      onResponse: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
         active.delete(request);
         const statusClass = STATUS_CLASSES[Math.floor(reply.statusCode / 100)] ?? 'other';
         const key = request.method + statusClass;
