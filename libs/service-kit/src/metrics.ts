@@ -61,14 +61,14 @@ function installRouteMetrics(app: FastifyInstance, registry: Registry): void {
     registers: [registry],
   });
   /**
-   * Requests received and not answered yet. Counted at scrape time from this set rather than with
-   * an increment and a decrement: a request whose client went away never reaches onResponse, and
-   * an onRequestAbort hook (a 'close' listener per request) costs more than all the rest of this
-   * file's per-request work. So such a request is dropped from the set once its socket is gone,
-   * at the next scrape, or sooner when the set grows large without being scraped.
+   * Requests received and not answered yet, each with its route template. Counted at scrape time
+   * from this map rather than with an increment and a decrement: a request whose client went away
+   * never reaches onResponse, and an onRequestAbort hook (a 'close' listener per request) costs
+   * more than all the rest of this file's per-request work. So such a request is dropped from the
+   * map once its socket is gone, at the next scrape, or sooner when the map grows large without
+   * being scraped. The route sits here rather than on the request: a property added to a request
+   * after construction gives every request object a second shape.
    */
-  // Request → its route template. Kept beside the request rather than as a property on it: a
-  // property added after construction gives every request object a second shape.
   const active = new Map<FastifyRequest, string>();
   const seen = new Set<string>();
   const dropAborted = () => {
