@@ -14,93 +14,26 @@
  * requests carry the same valid token, so the catalog does the same work for each.
  * BENCH_PROFILE_DIR writes a V8 CPU profile of the gateway there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
+import { createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL } from '@shop/testing';
 import autocannon from 'autocannon';
+import { cleanUp, cleanups, freePort, processCpuMs, start, startRealCatalog, startStandInCatalog, waitForHealth } from './bench-processes';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TARGET = 0.8;
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function start(script: string, env: Record<string, string>, profile = false): ChildProcess {
-  const profiling = profile && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  });
-  return child;
-}
-
-async function runToCompletion(script: string, env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`${script} exited with ${String(code)}`);
-}
-
-async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited`);
-    if (await fetch(`${url}/health`).then((response) => response.ok, () => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} did not become healthy`);
-}
-
 async function startCatalog(jwksUrl: string, adminToken: string): Promise<{ url: string; productId: string; kind: string }> {
   if (process.env.BENCH_UPSTREAM !== 'stand-in') {
     try {
-      const database = await createTestDatabase('bench_graphql_catalog');
-      cleanups.push(() => database.drop());
-      const redis = createTestRedisPrefix('bench_graphql_catalog');
-      cleanups.push(() => redis.clear());
-      const port = await freePort();
-      const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, AUTH_JWKS_URL: jwksUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
-      await runToCompletion('apps/catalog/src/migrate.ts', env);
-      const url = `http://127.0.0.1:${port}`;
-      await waitForHealth(url, start('apps/catalog/src/main.ts', env));
-      const created = await fetch(`${url}/v1/products`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ sku: 'BENCH-TEA-1', name: 'Sencha, first flush', description: 'A green tea from Shizuoka.', priceCents: 1_250, tags: ['tea', 'green'], stock: 100 }),
-      });
-      if (created.status !== 201) throw new Error(`could not create the product: ${created.status}`);
-      return { url, productId: ((await created.json()) as { id: string }).id, kind: 'the real catalog' };
+      return { ...(await startRealCatalog(jwksUrl, adminToken)), kind: 'the real catalog' };
     } catch (error) {
       process.stderr.write(`real catalog unavailable (${(error as Error).message}); using the stand-in\n`);
     }
   }
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, start('apps/gateway/bench/catalog-stand-in.ts', { PORT: String(port) }));
-  return { url, productId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b10', kind: 'the catalog stand-in' };
-}
-
-/** User + system CPU of a process so far, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { ...(await startStandInCatalog()), kind: 'the catalog stand-in' };
 }
 
 /** A run's throughput and p99, and the gateway's CPU time per request: a figure a busy machine blurs much less. */
@@ -125,7 +58,7 @@ async function main() {
   cleanups.push(() => redis.clear());
   const port = await freePort();
   const gatewayUrl = `http://127.0.0.1:${port}`;
-  const gateway = start('apps/gateway/src/main.ts', {
+  const gateway = start('gateway', 'apps/gateway/src/main.ts', {
     HOST: '127.0.0.1',
     PORT: String(port),
     METRICS_ENABLED: 'false',
@@ -139,7 +72,7 @@ async function main() {
     AUTH_JWKS_URL: jwksUrl,
     RATE_LIMIT_MAX: '1000000000',
     RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
-  }, true);
+  }, { profile: true });
   await waitForHealth(gatewayUrl, gateway);
 
   const headers = { authorization: `Bearer ${readerToken}` };
@@ -181,5 +114,5 @@ async function main() {
 try {
   await main();
 } finally {
-  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  await cleanUp();
 }

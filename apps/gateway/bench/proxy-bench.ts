@@ -41,20 +41,17 @@
  * otherwise a Fastify stand-in (bench/catalog-stand-in.ts) answering the same product JSON with
  * an ETag. Every run sends the same token, so the catalog does the same work in all of them.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, startNoopOtlpCollector, TEST_REDIS_URL } from '@shop/testing';
+import { createTestRedisPrefix, createTestTokenIssuer, startNoopOtlpCollector, TEST_REDIS_URL } from '@shop/testing';
 import { AuthorizationFreshness, type Principal } from '@shop/token-verifier';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { cleanUp, cleanups, freePort, processCpuMs, start, startRealCatalog, startStandInCatalog, stopAtCleanUp, waitForHealth } from './bench-processes';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS_OVERRIDE = process.env.BENCH_ROUNDS === undefined ? null : Number(process.env.BENCH_ROUNDS);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -62,100 +59,12 @@ const GATEWAY_LOG_LEVEL = process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'info';
 const TARGET_RATIO = 0.5;
 const TRACED = process.env.BENCH_TRACING !== 'off';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-async function cleanUp() {
-  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** User + system CPU of a process so far, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function start(name: string, script: string, env: Record<string, string>): ChildProcess {
-  const profile = name === 'gateway' && process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  child.once('exit', (code, signal) => {
-    if (code !== 0 && signal === null) process.stderr.write(`${name} exited with ${code}:\n${stderr}\n`);
-  });
-  stopAtCleanUp(child, 'SIGTERM');
-  return child;
-}
-
-/** At clean-up, the signal that stops the child gracefully, and then wait for it to exit. */
-function stopAtCleanUp(child: ChildProcess, signal: NodeJS.Signals): void {
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  });
-}
-
-async function run(script: string, env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`${script} exited with ${String(code)}`);
-}
-
-async function waitForHealth(url: string, child?: ChildProcess): Promise<void> {
-  // Generous: on a loaded machine a process that loads the OpenTelemetry SDK takes a while to start.
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${url}: the process exited`);
-    const ok = await fetch(`${url}/health`).then((response) => response.ok, () => false);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} did not become healthy`);
-}
-
 /** auth's JWKS, as the catalog and the gateway fetch it. */
 async function startJwks(jwks: unknown): Promise<string> {
   const server = createHttpServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
-}
-
-async function startRealCatalog(jwksUrl: string, adminToken: string): Promise<{ url: string; productId: string }> {
-  const database = await createTestDatabase('bench_catalog');
-  cleanups.push(() => database.drop());
-  const redis = createTestRedisPrefix('bench_catalog');
-  cleanups.push(() => redis.clear());
-  const port = await freePort();
-  const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, AUTH_JWKS_URL: jwksUrl, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
-  await run('apps/catalog/src/migrate.ts', env);
-  const child = start('catalog', 'apps/catalog/src/main.ts', env);
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, child);
-  const created = await fetch(`${url}/v1/products`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sku: 'BENCH-TEA-1', name: 'Sencha, first flush', description: 'A green tea from Shizuoka.', priceCents: 1_250, currency: 'USD', tags: ['tea', 'green'], stock: 100 }),
-  });
-  if (created.status !== 201) throw new Error(`could not create the product: ${created.status} ${await created.text()}`);
-  return { url, productId: ((await created.json()) as { id: string }).id };
-}
-
-/** A stand-in with the same answer as the catalog's (bench/catalog-stand-in.ts), in its own process. */
-async function startStandInCatalog(): Promise<{ url: string; productId: string }> {
-  const port = await freePort();
-  const child = start('catalog stand-in', 'apps/gateway/bench/catalog-stand-in.ts', { PORT: String(port) });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, child);
-  return { url, productId: '0b6f2c1e-6a7d-4f55-9a63-2f4c1d7e9b10' };
 }
 
 /** nginx as a plain reverse proxy to the catalog, or null when it is not installed. */
@@ -263,7 +172,7 @@ async function main() {
   ) => {
     const port = await freePort();
     const metricsPort = await freePort();
-    const child = start(name, script, {
+    const gatewayEnv = {
       HOST: '127.0.0.1',
       PORT: String(port),
       METRICS_ENABLED: String(metricsEnabled),
@@ -280,7 +189,9 @@ async function main() {
       RATE_LIMIT_MAX: '1000000000',
       RATE_LIMIT_ANONYMOUS_MAX: '1000000000',
       ...env,
-    });
+    };
+    // BENCH_PROFILE_DIR profiles the gateway as deployed only.
+    const child = start(name, script, gatewayEnv, { profile: name === 'gateway' });
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, child);
     cpuOf.set(url, () => processCpuMs(child.pid!));
