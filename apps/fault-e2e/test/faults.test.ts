@@ -164,7 +164,7 @@ async function checkBooks(t: Test, shop: Shop, orders: Awaited<ReturnType<Shop['
       .reduce((sum, item) => sum + item.quantity, 0);
     const expected = product.initialStock - held;
     let stock = await shop.stockOf(product);
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 15_000;
     while (stock !== expected && Date.now() < deadline) {
       await delay(100);
       stock = await shop.stockOf(product);

@@ -62,7 +62,7 @@ export function problemOf(response: LightMyRequestResponse) {
 }
 
 /** Polls until `check` passes or the deadline passes; no fixed sleeps. */
-export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -53,7 +53,7 @@ t.test('a customer’s journey through the gateway', async (t) => {
   t.match(placed.body.items, [{ productId, quantity: 2, unitPriceCents: 1234, lineTotalCents: 2468, name: 'End-to-end mug' }]);
   const orderId = placed.body.id as string;
 
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 15_000;
   while (!messages.some((message) => message.order.id === orderId && message.order.status === 'confirmed') && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

@@ -108,7 +108,7 @@ t.test('pageByCreation', async (t) => {
         betweenPages: async () => {
           betweenPages += 1;
           const target = churn.writes() + 2;
-          const deadline = Date.now() + 2_000;
+          const deadline = Date.now() + 10_000;
           while (churn.writes() < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
         },
       });

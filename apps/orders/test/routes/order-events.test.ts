@@ -20,7 +20,7 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ s
   });
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+async function until(check: () => boolean, timeoutMs = 15_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   return check();
