@@ -7,6 +7,7 @@ import { problemClientErrorHandler } from './client-error';
 import { ConnectionDrain } from './connection-drain';
 import { problemErrorHandler } from './error-handler';
 import { installBodilessResponses } from './bodiless-responses';
+import { installRefusedBodyDrain } from './refused-bodies';
 import { installHealthRoutes } from './health';
 import { installMetrics } from './metrics';
 import { refuseNonUtf8Bodies } from './json-charset';
@@ -121,6 +122,7 @@ export async function createService(options: ServiceOptions): Promise<ServiceIns
     if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
     done(null, payload);
   });
+  installRefusedBodyDrain(app, () => closing);
 
   installHealthRoutes(app, metrics.registry);
   return app;
