@@ -71,7 +71,7 @@ t.test('one trace follows an order: gateway, orders, relay, catalog, relay, orde
   };
   if (process.env.PRINT_TRACE) {
     const print = (span: ReadableSpan, depth: number): void => {
-      process.stderr.write(`${'  '.repeat(depth)}${span.name} [${SpanKind[span.kind]}]\n`);
+      process.stderr.write(`${'  '.repeat(depth)}${span.name} [${SpanKind[span.kind]}] +${((nanos(span.startTime) - nanos(root.startTime)) / 1e6).toFixed(1)} ms, ${((nanos(span.endTime) - nanos(span.startTime)) / 1e6).toFixed(1)} ms\n`);
       for (const child of spans.filter((candidate) => parentOf(candidate) === span)) print(child, depth + 1);
     };
     print(root, 0);
