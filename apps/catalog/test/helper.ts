@@ -83,17 +83,6 @@ export function problemOf(response: LightMyRequestResponse) {
   return response.json<{ type: string; title: string; status: number; detail?: string; code: string; requestId: string; instance: string; errors?: { path: string; message: string }[] }>();
 }
 
-/** Polls until `check` passes or the deadline (generous, for a loaded machine) is reached. */
-export async function eventually<T>(check: () => Promise<T | undefined>, { timeoutMs = 10_000, intervalMs = 25 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** An event as the catalog's outbox holds it. */
 export interface OutboxEvent<T extends EventType = EventType> {
   eventId: string;

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createService, loadConfig, type ServiceInstance } from '@shop/service-kit';
-import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, TEST_REDIS_URL, type Teardown, type TestTokenIssuer } from '@shop/testing';
+import { createTestDatabase, createTestRedisPrefix, createTestTokenIssuer, eventually, TEST_REDIS_URL, type Teardown, type TestTokenIssuer } from '@shop/testing';
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app';
@@ -104,17 +104,6 @@ export function bearer(token: string) {
 
 export function problemOf(response: LightMyRequestResponse) {
   return response.json<{ type: string; title: string; status: number; detail?: string; code: string; requestId: string; instance: string }>();
-}
-
-/** Polls until `check` returns a value that is not undefined, or fails after the deadline. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, { timeoutMs = 10_000, intervalMs = 50 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 const WORKSPACE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));

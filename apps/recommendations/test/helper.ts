@@ -113,13 +113,3 @@ export interface ItemJson {
   score: number;
   reason: string;
 }
-
-/** Polls until `check` passes or the deadline passes; no fixed sleeps. */
-export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (check(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -165,13 +165,3 @@ export function jwksKeys(url: string, cooldownMs = 30_000, timeoutMs = 2_000): J
 export function bearer(token: string) {
   return { authorization: `Bearer ${token}` };
 }
-
-/** Polls until `condition` holds or the deadline passes: no fixed sleeps in tests. */
-export async function eventually(condition: () => boolean | Promise<boolean>, deadlineMs = 5_000, everyMs = 25): Promise<boolean> {
-  const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-  return condition();
-}

@@ -1,5 +1,6 @@
+import { probeUntil } from '@shop/testing';
 import t from 'tap';
-import { bearer, buildVerifyingApp, eventually, generateSigningKey, jwksKeys, signToken, startJwksServer } from './helper';
+import { bearer, buildVerifyingApp, generateSigningKey, jwksKeys, signToken, startJwksServer } from './helper';
 
 t.test('the JWKS is fetched once and cached', async (t) => {
   const key = await generateSigningKey();
@@ -47,11 +48,11 @@ t.test('a rotated key is picked up after the cooldown, with one refetch', async 
   t.equal(early.statusCode, 401, 'within the cooldown the new kid is unknown');
 
   let attempts = 0;
-  const accepted = await eventually(async () => {
+  const accepted = await probeUntil(async () => {
     attempts += 1;
     const response = await app.inject({ method: 'GET', url: '/me', headers: bearer(fresh) });
     return response.statusCode === 200;
-  }, 10_000);
+  }, Boolean, 10_000);
   t.ok(accepted, 'the new key is accepted once the cooldown has passed');
   t.ok(attempts > 1, `it took several attempts (${attempts})`);
   t.equal(jwks.requests, 2, 'with exactly one refetch, however many attempts came first');
@@ -62,10 +63,10 @@ t.test('a rotated key is picked up after the cooldown, with one refetch', async 
   const forged = await signToken(stranger);
   const before = jwks.requests;
   t.ok(
-    await eventually(async () => {
+    await probeUntil(async () => {
       await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'GET', url: '/me', headers: bearer(forged) })));
       return jwks.requests > before;
-    }, 10_000),
+    }, Boolean, 10_000),
     'after the cooldown an unknown kid refetches',
   );
   t.equal(jwks.requests, before + 1, 'once for the whole burst');

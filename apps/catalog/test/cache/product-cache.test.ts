@@ -1,10 +1,10 @@
 import { loadConfig } from '@shop/service-kit';
-import { TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { eventually, TEST_REDIS_URL, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { buildApp } from '../../src/app';
 import { CatalogConfigSchema } from '../../src/config';
-import { build, createProduct, eventually, productBody, type ProductJson } from '../helper';
+import { build, createProduct, productBody, type ProductJson } from '../helper';
 import { RedisProxy } from './redis-proxy';
 
 interface PageJson {

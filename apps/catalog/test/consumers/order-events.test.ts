@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { listDeadLetters } from '@shop/events';
-import type { Teardown } from '@shop/testing';
+import { eventually, type Teardown } from '@shop/testing';
 import type { Redis } from 'ioredis';
 import t from 'tap';
 import { invalidateAfterCommit, productCacheInvalidator } from '../../src/cache/invalidate-after-commit';
-import { build, createProduct, eventually, fakeOrders, outboxEvents, type App, type OutboxEvent, type ProductJson } from '../helper';
+import { build, createProduct, fakeOrders, outboxEvents, type App, type OutboxEvent, type ProductJson } from '../helper';
 
 const ORDERS_STREAM = 'events:orders';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { TEST_REDIS_URL } from '@shop/testing';
+import { eventually, TEST_REDIS_URL } from '@shop/testing';
 import { Redis } from 'ioredis';
 import t from 'tap';
-import { build, createProduct, eventually, outboxEvents, type ProductJson } from '../helper';
+import { build, createProduct, outboxEvents, type ProductJson } from '../helper';
 
 const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
 

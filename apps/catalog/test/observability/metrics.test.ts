@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { serveMetrics } from '@shop/service-kit';
-import { scrapeMetrics } from '@shop/testing';
+import { eventually, scrapeMetrics } from '@shop/testing';
 import t from 'tap';
-import { build, createProduct, eventually, fakeOrders, productBody } from '../helper';
+import { build, createProduct, fakeOrders, productBody } from '../helper';
 
 t.test('the management port shows cache results, reservations, releases and the saga consumer moving', async (t) => {
   const { app, env, admin } = await build(t);

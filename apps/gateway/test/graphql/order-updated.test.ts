@@ -1,9 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Teardown } from '@shop/testing';
+import { eventually, type Teardown } from '@shop/testing';
 import t from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
-import { buildGateway, eventually } from '../helper';
+import { buildGateway } from '../helper';
 import { orderWith } from './graphql-fakes';
 
 interface UpstreamConnection {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { startPrivateRedis } from '@shop/testing';
+import { eventually, startPrivateRedis } from '@shop/testing';
 import { publishGrantRevoked, publishUserAuthorization } from '@shop/token-verifier';
 import t from 'tap';
-import { bearer, buildGateway, eventually, problemOf, startFakeUpstream } from '../helper';
+import { bearer, buildGateway, problemOf, startFakeUpstream } from '../helper';
 
 const PRODUCT_ID = '7b0f1f4e-0000-4000-8000-000000000001';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestTokenIssuer, type Teardown } from '@shop/testing';
+import { createTestTokenIssuer, probeUntil, type Teardown } from '@shop/testing';
 import type { JWTVerifyGetKey } from 'jose';
 import t from 'tap';
 import { bearer, buildGateway, closedPortUrl, problemOf, startFakeUpstream } from '../helper';
@@ -135,11 +135,6 @@ t.test('auth cannot exchange keys: a prompt 503, not a 401 (the key may be fine)
   t.equal(orders.seen.length, 0);
 });
 
-async function eventuallyStatus(app: Awaited<ReturnType<typeof setUp>>['app'], apiKey: string, status: number) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const response = await app.inject({ method: 'GET', url: '/v1/orders', headers: { 'x-api-key': apiKey } });
-    if (response.statusCode === status || Date.now() > deadline) return response;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function eventuallyStatus(app: Awaited<ReturnType<typeof setUp>>['app'], apiKey: string, status: number) {
+  return probeUntil(() => app.inject({ method: 'GET', url: '/v1/orders', headers: { 'x-api-key': apiKey } }), (response) => response.statusCode === status, 10_000);
 }

@@ -1,9 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { eventually, TEST_REDIS_URL, type Teardown } from '@shop/testing';
 import { Redis } from 'ioredis';
 import t from 'tap';
-import { bearer, buildGateway, closedPortUrl, eventually, problemOf, startFakeUpstream } from '../helper';
+import { bearer, buildGateway, closedPortUrl, problemOf, startFakeUpstream } from '../helper';
 
 const LIMITS = { RATE_LIMIT_ANONYMOUS_MAX: '3', RATE_LIMIT_MAX: '5', RATE_LIMIT_LOGIN_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' };
 

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestRedisPrefix, TEST_REDIS_URL, type Teardown } from '@shop/testing';
+import { createTestRedisPrefix, eventually, TEST_REDIS_URL, type Teardown } from '@shop/testing';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { createSharedRateLimitStores, type RateLimitStore } from '../../src/protection/shared-rate-limit-store';
-import { closedPortUrl, eventually } from '../helper';
+import { closedPortUrl } from '../helper';
 
 const WINDOW_MS = 60_000;
 

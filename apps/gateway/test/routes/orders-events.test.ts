@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import type { Teardown } from '@shop/testing';
+import { eventually, type Teardown } from '@shop/testing';
 import t from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
-import { bearer, buildGateway, closedPortUrl, eventually, problemOf } from '../helper';
+import { bearer, buildGateway, closedPortUrl, problemOf } from '../helper';
 
 interface Connection {
   url: string;

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import type { Teardown } from '@shop/testing';
+import { eventually, type Teardown } from '@shop/testing';
 import type { InjectOptions } from 'fastify';
 import t from 'tap';
-import { bearer, buildGateway, closedPortUrl, eventually, problemOf } from '../helper';
+import { bearer, buildGateway, closedPortUrl, problemOf } from '../helper';
 
 type Mode = 'ok' | 'slow' | 'reset' | 'reset-once' | 'unavailable';
 

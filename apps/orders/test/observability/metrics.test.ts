@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { serveMetrics } from '@shop/service-kit';
-import { scrapeMetrics, type MetricsScrape } from '@shop/testing';
+import { probeUntil, scrapeMetrics, type MetricsScrape } from '@shop/testing';
 import t from 'tap';
-import { bearer, build, eventually, fakeCatalog } from '../helper';
+import { bearer, build, fakeCatalog } from '../helper';
 
 t.test('placing orders moves the saga series: by status, oldest pending, saga duration, outbox and consumer', async (t) => {
   const { app, env, tokens } = await build(t);
@@ -13,7 +13,7 @@ t.test('placing orders moves the saga series: by status, oldest pending, saga du
   const place = () =>
     app.inject({ method: 'POST', url: '/v1/orders', payload: { items: [{ productId: randomUUID(), quantity: 1 }] }, headers: bearer(token) });
   const scrape = () => scrapeMetrics(server.url);
-  const until = (check: (now: MetricsScrape) => boolean) => eventually(scrape, check);
+  const until = (check: (now: MetricsScrape) => boolean) => probeUntil(scrape, check);
 
   const idle = await scrape();
   t.equal(idle.value('orders_by_status', { status: 'pending' }), 0, 'every status is a series, at 0 when none');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { probeUntil } from '@shop/testing';
 import t from 'tap';
 import WebSocket from 'ws';
 import { bearer, build, fakeCatalog } from '../helper';
@@ -18,12 +19,6 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ s
     socket.once('unexpected-response', (_request, response) => reject(Object.assign(new Error('refused'), { statusCode: response.statusCode })));
     socket.once('error', reject);
   });
-}
-
-async function until(check: () => boolean, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return check();
 }
 
 t.test('order updates over the WebSocket', async (t) => {
@@ -45,9 +40,9 @@ t.test('order updates over the WebSocket', async (t) => {
   const orderId = placed.json().id as string;
   await catalog.reserved({ orderId, currency: 'USD', items: [{ productId, sku: 'S', name: 'N', quantity: 1, unitPriceCents: 5 }] });
 
-  t.ok(await until(() => viaHeader.messages.some((message) => message.order.status === 'confirmed')), 'the owner hears the confirmation');
+  t.ok(await probeUntil(() => viaHeader.messages.some((message) => message.order.status === 'confirmed')), 'the owner hears the confirmation');
   t.match(viaHeader.messages[0], { type: 'order.updated', order: { id: orderId, status: 'pending', userId: owner } });
-  t.ok(await until(() => viaQuery.messages.some((message) => message.order.status === 'confirmed')), 'a token in the query string works too');
+  t.ok(await probeUntil(() => viaQuery.messages.some((message) => message.order.status === 'confirmed')), 'a token in the query string works too');
   t.same(stranger.messages, [], 'another user receives nothing');
 
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { probeUntil } from '@shop/testing';
 import t from 'tap';
-import { bearer, build, eventually, fakeCatalog, problemOf } from '../helper';
+import { bearer, build, fakeCatalog, problemOf } from '../helper';
 
 const product = () => randomUUID();
 
@@ -34,7 +35,7 @@ t.test('orders', async (t) => {
         { productId: p2, sku: 'SKU-2', name: 'Tea', quantity: 1, unitPriceCents: 499 },
       ],
     });
-    const confirmed = await eventually(() => get(order.id), (r) => r.json().status !== 'pending');
+    const confirmed = await probeUntil(() => get(order.id), (r) => r.json().status !== 'pending');
     t.match(confirmed.json(), { status: 'confirmed', totalCents: 2999, rejectionReason: null });
     t.match(confirmed.json().items, [
       { productId: p1, sku: 'SKU-1', name: 'Mug', quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 },
@@ -51,7 +52,7 @@ t.test('orders', async (t) => {
   t.test('Prefer: wait answers with the settled order', async (t) => {
     const p1 = product();
     const pending = place([{ productId: p1, quantity: 1 }], { prefer: 'wait=5' });
-    const id = await eventually(
+    const id = await probeUntil(
       async () => (await app.db.query(`SELECT id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = $1`, [p1]))[0]?.id as string | undefined,
       (value) => value !== undefined,
     );
@@ -71,7 +72,7 @@ t.test('orders', async (t) => {
     const p1 = product();
     const order = (await place([{ productId: p1, quantity: 3 }])).json();
     await catalog.reserved({ orderId: order.id, currency: 'USD', items: [{ productId: p1, sku: 'S', name: 'N', quantity: 3, unitPriceCents: 100 }] });
-    await eventually(() => get(order.id), (r) => r.json().status === 'confirmed');
+    await probeUntil(() => get(order.id), (r) => r.json().status === 'confirmed');
 
     t.equal((await app.inject({ method: 'POST', url: `/v1/orders/${order.id}/cancel`, headers: bearer(bobToken) })).statusCode, 404, "someone else's order is not found");
     const cancelled = await app.inject({ method: 'POST', url: `/v1/orders/${order.id}/cancel`, headers: bearer(aliceToken) });
@@ -85,7 +86,7 @@ t.test('orders', async (t) => {
 
     const late = await catalog.reserved({ orderId: order.id, currency: 'USD', items: [{ productId: p1, sku: 'S', name: 'N', quantity: 3, unitPriceCents: 100 }] });
     t.ok(late);
-    const stillCancelled = await eventually(() => get(order.id), () => false, 300);
+    const stillCancelled = await probeUntil(() => get(order.id), () => false, 300);
     t.equal(stillCancelled.json().status, 'cancelled', 'a late reservation never resurrects a cancelled order');
 
     const pendingOrder = (await place([{ productId: product(), quantity: 1 }])).json();
@@ -94,7 +95,7 @@ t.test('orders', async (t) => {
 
     const rejectedOrder = (await place([{ productId: product(), quantity: 1 }])).json();
     await catalog.rejected({ orderId: rejectedOrder.id, reason: 'product_not_found' });
-    await eventually(() => get(rejectedOrder.id), (r) => r.json().status === 'rejected');
+    await probeUntil(() => get(rejectedOrder.id), (r) => r.json().status === 'rejected');
     const cancelRejected = await app.inject({ method: 'POST', url: `/v1/orders/${rejectedOrder.id}/cancel`, headers: bearer(aliceToken) });
     t.equal(cancelRejected.statusCode, 409);
   });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { countDeadLetters } from '@shop/events';
+import { probeUntil } from '@shop/testing';
 import t from 'tap';
-import { build, eventually, publish, streamClient, type ItemJson } from '../helper';
+import { build, publish, streamClient, type ItemJson } from '../helper';
 
 t.test('learns from the real streams: products from the catalog, sales from orders', async (t) => {
   const { app, env } = await build(t, { MIN_PAIR_CUSTOMERS: '2' });
@@ -29,7 +30,7 @@ t.test('learns from the real streams: products from the catalog, sales from orde
   await publish(redis, 'catalog', 'product.created.v1', snapshot(cup, 'Cup'));
   await publish(redis, 'catalog', 'product.created.v1', snapshot(lid, 'Lid'));
   await publish(redis, 'catalog', 'product.created.v1', snapshot(straw, 'Straw'));
-  t.same(await eventually(() => recommended(cup), (value) => value !== 404), [], 'known once the catalog announced it; nothing sold yet');
+  t.same(await probeUntil(() => recommended(cup), (value) => value !== 404), [], 'known once the catalog announced it; nothing sold yet');
 
   const confirmed = (userId: string, productIds: string[], orderId = randomUUID()) => ({
     orderId,
@@ -45,23 +46,23 @@ t.test('learns from the real streams: products from the catalog, sales from orde
   await publish(redis, 'orders', 'order.confirmed.v1', annOrder); // the same order under another event id
   const bobOrder = confirmed(bob, [cup, lid, straw]);
   await publish(redis, 'orders', 'order.confirmed.v1', bobOrder);
-  t.same(await eventually(() => recommended(cup), (value) => Array.isArray(value) && value[0] === 'Lid:bought-together'), ['Lid:bought-together', 'Straw:popular']);
+  t.same(await probeUntil(() => recommended(cup), (value) => Array.isArray(value) && value[0] === 'Lid:bought-together'), ['Lid:bought-together', 'Straw:popular']);
   t.equal(await counted(), 2, 'duplicates counted once');
   const [pair] = await app.db.query(`SELECT customers FROM pair_counts WHERE product_id = $1 AND other_id = $2`, [cup, lid]);
   t.equal(pair.customers, 2);
 
   t.test('stock and deletion: never out of stock, never deleted', async (t) => {
     await publish(redis, 'catalog', 'product.stock-changed.v1', { productId: lid, stock: 0, version: 2 });
-    t.same(await eventually(() => recommended(cup), (value) => Array.isArray(value) && !value.includes('Lid:bought-together')), ['Straw:popular']);
+    t.same(await probeUntil(() => recommended(cup), (value) => Array.isArray(value) && !value.includes('Lid:bought-together')), ['Straw:popular']);
     await publish(redis, 'catalog', 'product.stock-changed.v1', { productId: lid, stock: 9, version: 1 }); // late: an older version
     await publish(redis, 'catalog', 'product.updated.v1', snapshot(lid, 'Lid', { stock: 3, version: 3 }));
-    t.same(await eventually(() => recommended(cup), (value) => Array.isArray(value) && value.length === 2), ['Lid:bought-together', 'Straw:popular']);
+    t.same(await probeUntil(() => recommended(cup), (value) => Array.isArray(value) && value.length === 2), ['Lid:bought-together', 'Straw:popular']);
     const [row] = await app.db.query(`SELECT stock, version FROM products WHERE id = $1`, [lid]);
     t.same(row, { stock: 3, version: 3 }, 'the newest version wins');
 
     await publish(redis, 'catalog', 'product.deleted.v1', { productId: straw, sku: 'STRAW' });
     await publish(redis, 'catalog', 'product.updated.v1', snapshot(straw, 'Straw', { version: 9 })); // late: never resurrects it
-    t.equal(await eventually(() => recommended(straw), (value) => value === 404), 404);
+    t.equal(await probeUntil(() => recommended(straw), (value) => value === 404), 404);
     t.same(await recommended(cup), ['Lid:bought-together']);
   });
 
@@ -70,7 +71,7 @@ t.test('learns from the real streams: products from the catalog, sales from orde
     const first = await publish(redis, 'orders', 'order.cancelled.v1', cancelled);
     await publish(redis, 'orders', 'order.cancelled.v1', cancelled, first);
     await publish(redis, 'orders', 'order.cancelled.v1', cancelled);
-    t.same(await eventually(() => recommended(cup), (value) => Array.isArray(value) && value[0] !== 'Lid:bought-together'), ['Lid:popular']);
+    t.same(await probeUntil(() => recommended(cup), (value) => Array.isArray(value) && value[0] !== 'Lid:bought-together'), ['Lid:popular']);
     t.equal(await counted(), 1);
     const [lidStats] = await app.db.query(`SELECT customers FROM item_stats WHERE product_id = $1`, [lid]);
     t.equal(lidStats.customers, 1, "Ann's order still counts");
@@ -82,8 +83,8 @@ t.test('learns from the real streams: products from the catalog, sales from orde
     }));
     const carol = randomUUID();
     await publish(redis, 'orders', 'order.confirmed.v1', confirmed(carol, [cup]));
-    const dead = await eventually(() => countDeadLetters(app.db, 'recommendations'), (count) => count === 1);
+    const dead = await probeUntil(() => countDeadLetters(app.db, 'recommendations'), (count) => count === 1);
     t.equal(dead, 1);
-    t.equal(await eventually(counted, (value) => value === 2), 2, 'the next order is counted');
+    t.equal(await probeUntil(counted, (value) => value === 2), 2, 'the next order is counted');
   });
 });
