@@ -104,7 +104,7 @@ export function problemOf(response: LightMyRequestResponse): ProblemBody {
  * Polls until `condition` holds or the deadline passes: no fixed sleeps in tests. Kept here rather
  * than taken from @shop/testing (its probeUntil), since testing depends on the kit.
  */
-export async function eventually(condition: () => boolean | Promise<boolean>, deadlineMs = 5_000, everyMs = 25): Promise<boolean> {
+export async function eventually(condition: () => boolean | Promise<boolean>, deadlineMs = 15_000, everyMs = 25): Promise<boolean> {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
     if (await condition()) return true;
