@@ -1,6 +1,8 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { OPERATIONS_BY_SERVICE, type UpstreamName } from '@shop/contracts';
 import { AppError, routeSchemaOf } from '@shop/service-kit';
 import type { Teardown } from '@shop/testing';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { startFakeUpstream, type FakeUpstream } from './helper';
 
 export interface FakeService extends FakeUpstream {
@@ -44,4 +46,59 @@ export async function startFakeServices(t: Teardown): Promise<Record<UpstreamNam
     (['auth', 'catalog', 'orders', 'recommendations'] as const).map((service) => startFakeService(t, service)),
   );
   return { auth: auth!, catalog: catalog!, orders: orders!, recommendations: recommendations! };
+}
+
+export interface FakeOrdersConnection {
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The service's end: a test pushes updates through it, or closes it as orders would. */
+  socket: WebSocket;
+  closed?: { code: number; reason: string };
+}
+
+export interface FakeOrdersSocketOptions {
+  /** Sent as soon as a socket opens, so a client can tell that the upgrade reached the service. */
+  greeting?: unknown;
+  /** Each message comes back as `echo:<message>`, proving the client-to-service direction; `close please` closes with 4001 `bye`. */
+  echo?: boolean;
+}
+
+/**
+ * Orders' WebSocket endpoint (the one operation startFakeService leaves out) as the service
+ * behaves at the handshake: no bearer token is a 401 problem, a URL containing `forbidden` stands
+ * for a token without the scope (a 403 problem); any other upgrade is accepted and recorded.
+ */
+export async function startFakeOrdersSocket(t: Teardown, options: FakeOrdersSocketOptions = {}): Promise<{ url: string; connections: FakeOrdersConnection[] }> {
+  const connections: FakeOrdersConnection[] = [];
+  const wss = new WebSocketServer({ noServer: true });
+  const server = createServer((_request, response) => response.writeHead(404).end());
+  server.on('upgrade', (request, socket, head) => {
+    if (!request.headers.authorization?.startsWith('Bearer ')) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_TOKEN_MISSING","status":401}');
+      return;
+    }
+    if (request.url?.includes('forbidden')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_SCOPE_REQUIRED","status":403}');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection: FakeOrdersConnection = { url: request.url!, headers: request.headers, socket: ws };
+      connections.push(connection);
+      if (options.greeting !== undefined) ws.send(JSON.stringify(options.greeting));
+      if (options.echo) {
+        ws.on('message', (data) => {
+          if (data.toString() === 'close please') ws.close(4001, 'bye');
+          else ws.send(`echo:${data.toString()}`);
+        });
+      }
+      ws.on('close', (code, reason) => (connection.closed = { code, reason: reason.toString() }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    for (const client of wss.clients) client.terminate();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, connections };
 }

@@ -1,41 +1,10 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { eventually, type Teardown } from '@shop/testing';
+import { eventually } from '@shop/testing';
 import t from 'tap';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
+import { startFakeOrdersSocket } from '../fake-services';
 import { buildGateway } from '../helper';
 import { orderWith } from './graphql-fakes';
-
-interface UpstreamConnection {
-  headers: IncomingHttpHeaders;
-  socket: WebSocket;
-  closed?: number;
-}
-
-/** Orders' WebSocket as the service behaves: a token is required; the test pushes updates and closes. */
-async function startOrdersSocket(t: Teardown) {
-  const connections: UpstreamConnection[] = [];
-  const wss = new WebSocketServer({ noServer: true });
-  const server = createServer((_request, response) => response.writeHead(404).end());
-  server.on('upgrade', (request, socket, head) => {
-    if (!request.headers.authorization?.startsWith('Bearer ')) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_TOKEN_MISSING","status":401}');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection: UpstreamConnection = { headers: request.headers, socket: ws };
-      connections.push(connection);
-      ws.on('close', (code) => (connection.closed = code));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(async () => {
-    for (const client of wss.clients) client.terminate();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, connections };
-}
 
 /** A graphql-transport-ws client: every message it receives, and how it was closed. */
 function client(url: string) {
@@ -64,7 +33,7 @@ function client(url: string) {
 const SUBSCRIBE = { id: '1', type: 'subscribe', payload: { query: 'subscription { orderUpdated { id userId status } }' } };
 
 t.test('orderUpdated over graphql-transport-ws', async (t) => {
-  const orders = await startOrdersSocket(t);
+  const orders = await startFakeOrdersSocket(t);
   const { app, issuer } = await buildGateway(t, { orders: orders.url, env: { WS_MAX_PER_USER: '2' } });
   const url = `${(await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')}/graphql`;
   const userId = randomUUID();

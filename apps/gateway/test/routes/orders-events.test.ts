@@ -1,50 +1,11 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import { eventually, type Teardown } from '@shop/testing';
+import { eventually } from '@shop/testing';
 import t from 'tap';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
+import { startFakeOrdersSocket } from '../fake-services';
 import { bearer, buildGateway, closedPortUrl, problemOf } from '../helper';
 
-interface Connection {
-  url: string;
-  headers: IncomingMessage['headers'];
-  socket: WebSocket;
-  closed?: { code: number; reason: string };
-}
-
-/** Orders' WebSocket endpoint as the service behaves: refuses without a token, then streams order updates and echoes. */
-async function startFakeOrders(t: Teardown) {
-  const connections: Connection[] = [];
-  const wss = new WebSocketServer({ noServer: true });
-  const server = createServer((_request, response) => response.writeHead(404).end());
-  server.on('upgrade', (request, socket, head) => {
-    const authorization = request.headers.authorization;
-    if (!authorization?.startsWith('Bearer ')) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_TOKEN_MISSING","status":401}');
-      return;
-    }
-    if (request.url?.includes('forbidden')) {
-      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: application/problem+json\r\nconnection: close\r\n\r\n{"code":"AUTH_SCOPE_REQUIRED","status":403}');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection: Connection = { url: request.url!, headers: request.headers, socket: ws };
-      connections.push(connection);
-      ws.send(JSON.stringify({ type: 'order.updated', order: { id: 'o-1', status: 'confirmed' } }));
-      ws.on('message', (data) => {
-        if (data.toString() === 'close please') ws.close(4001, 'bye');
-        else ws.send(`echo:${data.toString()}`);
-      });
-      ws.on('close', (code, reason) => (connection.closed = { code, reason: reason.toString() }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(async () => {
-    for (const client of wss.clients) client.terminate();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, connections };
-}
+/** Lets `connect` tell that the upgrade reached the service. */
+const GREETING = { type: 'order.updated', order: { id: 'o-1', status: 'confirmed' } };
 
 function connect(url: string, headers: Record<string, string> = {}) {
   return new Promise<{ socket: WebSocket; first: string }>((resolve, reject) => {
@@ -66,7 +27,7 @@ function nextMessage(socket: WebSocket) {
 type Refusal = { statusCode: number; body: string };
 
 t.test('GET /v1/orders/events is proxied as a WebSocket', async (t) => {
-  const orders = await startFakeOrders(t);
+  const orders = await startFakeOrdersSocket(t, { greeting: GREETING, echo: true });
   const logs: Record<string, unknown>[] = [];
   const { app, issuer } = await buildGateway(t, { orders: orders.url, logs });
   const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws');
@@ -74,7 +35,7 @@ t.test('GET /v1/orders/events is proxied as a WebSocket', async (t) => {
 
   t.test('with the token in the Authorization header: messages flow both ways', async (t) => {
     const { socket, first } = await connect(`${base}/v1/orders/events`, { ...bearer(token), 'x-request-id': 'ws-request-1' });
-    t.same(JSON.parse(first), { type: 'order.updated', order: { id: 'o-1', status: 'confirmed' } });
+    t.same(JSON.parse(first), GREETING);
     socket.send('hello');
     t.equal(await nextMessage(socket), 'echo:hello');
     const upstream = orders.connections.at(-1)!;
@@ -134,7 +95,7 @@ t.test('the orders service is down: a prompt 503 instead of an upgrade', async (
 });
 
 t.test('open WebSockets are capped per user and per client address', async (t) => {
-  const orders = await startFakeOrders(t);
+  const orders = await startFakeOrdersSocket(t, { greeting: GREETING, echo: true });
   const { app, issuer } = await buildGateway(t, { orders: orders.url, env: { WS_MAX_PER_USER: '2', WS_MAX_PER_ADDRESS: '3' } });
   const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws');
   const url = `${base}/v1/orders/events`;
@@ -163,7 +124,7 @@ t.test('open WebSockets are capped per user and per client address', async (t) =
 });
 
 t.test('socket caps hold across gateway replicas', async (t) => {
-  const orders = await startFakeOrders(t);
+  const orders = await startFakeOrdersSocket(t, { greeting: GREETING, echo: true });
   const first = await buildGateway(t, { orders: orders.url, env: { WS_MAX_PER_USER: '1' } });
   const { app: second } = await buildGateway(t, { orders: orders.url, issuer: first.issuer, env: { WS_MAX_PER_USER: '1', REDIS_KEY_PREFIX: first.redisPrefix } });
   const token = await first.issuer.tokenFor({});
