@@ -51,14 +51,20 @@ async function shutDownUnderLoad(t: Test, options: { connections: number; pipeli
   t.equal((await get(port, '/health/ready', balancer)).status, 200, 'ready before the signal');
   await new Promise((resolve) => setTimeout(resolve, 700));
   // One slower request keeps the drain open long enough to ask for readiness meanwhile.
-  const slow = fetch(`http://127.0.0.1:${port}/work?ms=600`).then((response) => response.status, (error: Error) => error.message);
+  const slow = fetch(`http://127.0.0.1:${port}/work?ms=1500`).then((response) => response.status, (error: Error) => error.message);
   await new Promise((resolve) => setTimeout(resolve, 100));
   load.mark();
   const signalledAt = Date.now();
   child.kill('SIGTERM');
-  // The load balancer's view, on the connection it holds: readiness must say 503 while the service drains.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const readinessDuringDrain = await get(port, '/health/ready', balancer);
+  // The load balancer's view, on the connection it holds: readiness must turn 503 while the service
+  // drains. Asked until it does, since under load the signal can reach the service's event loop
+  // well after it was sent (a fixed 50 ms wait failed once); the slow request keeps the drain open.
+  let readinessDuringDrain = await get(port, '/health/ready', balancer);
+  const readinessDeadline = Date.now() + 5_000;
+  while (readinessDuringDrain.status === 200 && child.exitCode === null && Date.now() < readinessDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    readinessDuringDrain = await get(port, '/health/ready', balancer);
+  }
   const slowStatus = await slow;
   const exitCode = await exited;
   const exitedAfterMs = Date.now() - signalledAt;
