@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import t from 'tap';
 import { loadConfig, metricsConfigSchema, serveMetrics, UNMATCHED_ROUTE } from '../src/index';
-import { buildKitApp, type Teardown } from './helper';
+import { buildKitApp, eventually, type Teardown } from './helper';
 
 /**
  * A scrape over a real socket, read just enough for these tests (@shop/testing's scrapeMetrics
@@ -74,8 +74,9 @@ t.test('a request in flight is counted, and leaves the gauge when its client goe
   }
   t.equal(during, 1, 'the slow request is in flight');
   slow.destroy();
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  t.equal((await scrapeMetrics(server.url)).value('http_requests_in_flight', { method: 'GET', route: '/slow' }), 0, 'an aborted request is not in flight forever');
+  const inFlight = () => scrapeMetrics(server.url).then((scrape) => scrape.value('http_requests_in_flight', { method: 'GET', route: '/slow' }));
+  await eventually(async () => (await inFlight()) === 0);
+  t.equal(await inFlight(), 0, 'an aborted request is not in flight forever');
 });
 
 t.test('the management port serves only /metrics; the public port has no /metrics', async (t) => {

@@ -43,7 +43,7 @@ t.test('a key claimed by a request that died is free again within one lease', as
   const freedAfterMs = Date.now() - killedAt;
   t.equal(answer.statusCode, 201, 'the retry runs once the dead claim is free');
   t.ok(conflicts > 0, 'not before its lease ran out');
-  t.ok(freedAfterMs <= LEASE_MS + 1_000, `free ${freedAfterMs} ms after the crash (lease ${LEASE_MS} ms; was 19 s)`);
+  t.ok(freedAfterMs <= LEASE_MS + 3_000, `free ${freedAfterMs} ms after the crash (lease ${LEASE_MS} ms; was 19 s)`);
   t.comment(`key free ${freedAfterMs} ms after the process holding it was killed`);
   const [{ n }] = await app.db.query(`SELECT count(*)::int AS n FROM orders WHERE user_id = $1`, [userId]);
   t.equal(n, 1, 'one order');
