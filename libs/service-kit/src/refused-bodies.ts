@@ -18,6 +18,8 @@ export function installRefusedBodyDrain(app: FastifyInstance, isClosing: () => b
   app.addHook('onSend', (request, reply, payload, done) => {
     const raw = request.raw;
     if (raw.complete || reply.getHeader('connection') !== 'close' || isClosing()) return done(null, payload);
+    // A client that hung up mid-body (the answer goes nowhere) leaves nothing to drain.
+    if (raw.destroyed || raw.socket.destroyed) return done(null, payload);
     const declared = Number(raw.headers['content-length']);
     if (declared > DRAIN_LIMIT_BYTES) return done(null, payload);
     void drain(raw).then((drained) => {

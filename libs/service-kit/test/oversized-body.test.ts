@@ -95,3 +95,24 @@ t.test('a declared length far over any drain is refused and the connection close
   t.match(received, /^HTTP\/1\.1 413 /, 'the 413');
   t.match(received.split('\r\n\r\n')[0]!, /connection: close/i, 'and the server does not wait for 10 GB it will not read');
 });
+
+t.test('a client that hangs up mid-body is not waited for: its answer is finished at once', async (t) => {
+  const { app } = await buildKitApp(t);
+  let reachedAfterKit: number | undefined;
+  // Apps' onSend hooks run after the kit's: this one is reached only once the kit lets the answer go.
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    if (request.url === '/widgets') reachedAfterKit = Date.now();
+    done(null, payload);
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /widgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"name":"half');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const hungUpAt = Date.now();
+  socket.destroy();
+  const deadline = Date.now() + 15_000;
+  while (reachedAfterKit === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.ok(reachedAfterKit !== undefined && reachedAfterKit - hungUpAt < 2_500, `answered ${reachedAfterKit === undefined ? 'never' : `${reachedAfterKit - hungUpAt} ms`} after the hang-up (a drain that missed it would wait 5 s)`);
+});
