@@ -24,9 +24,15 @@ t.test('the management port shows cache results, reservations, releases and the 
   await orders.placed(reserved, [{ productId: lamp.id, quantity: 2 }]);
   await orders.placed(refused, [{ productId: lamp.id, quantity: 1 }]);
   await orders.cancelled(reserved);
+  // The handlers count as they run, the consumer after its commit and its acknowledgement: wait for
+  // the last of them, so that no assertion below races an update still on its way.
   scrape = await eventually(async () => {
     const now = await scrapeMetrics(server.url);
-    return now.value('catalog_stock_releases_total', { result: 'released' }) === 1 ? now : undefined;
+    const settled =
+      now.value('catalog_stock_releases_total', { result: 'released' }) === 1 &&
+      now.value('events_applied_total', { group: 'catalog', type: 'order.cancelled.v1' }) === 1 &&
+      now.value('events_consumer_lag', { stream: 'events:orders', group: 'catalog' }) === 0;
+    return settled ? now : undefined;
   });
   t.equal(scrape.value('catalog_stock_reservations_total', { outcome: 'reserved' }), 1);
   t.equal(scrape.value('catalog_stock_reservations_total', { outcome: 'out_of_stock' }), 1);

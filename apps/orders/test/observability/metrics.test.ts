@@ -32,7 +32,14 @@ t.test('placing orders moves the saga series: by status, oldest pending, saga du
   await catalog.reserved({ orderId: first.id, currency: 'USD', items: [{ productId: first.items[0].productId, sku: 'S', name: 'N', quantity: 1, unitPriceCents: 100 }] });
   await catalog.rejected({ orderId: second.id, reason: 'out_of_stock', productIds: [second.items[0].productId] });
   await app.inject({ method: 'POST', url: `/v1/orders/${third.id}/cancel`, headers: bearer(token) });
-  const settled = await until((now) => now.value('orders_saga_duration_seconds_count') === 3);
+  // Each series moves at its own moment (the consumer acknowledges after its commit, the relay counts
+  // before its own): wait for all that is asserted, so that no assertion races another's update.
+  const settled = await until(
+    (now) =>
+      now.value('orders_saga_duration_seconds_count') === 3 &&
+      now.value('events_applied_total', { group: 'orders', type: 'stock.reserved.v1' }) === 1 &&
+      now.value('events_consumer_pending', { stream: 'events:catalog', group: 'orders' }) === 0,
+  );
   t.equal(settled.value('orders_saga_duration_seconds_count', { outcome: 'confirmed' }), 1);
   t.equal(settled.value('orders_saga_duration_seconds_count', { outcome: 'rejected' }), 1);
   t.equal(settled.value('orders_saga_duration_seconds_count', { outcome: 'cancelled' }), 1);
@@ -42,8 +49,9 @@ t.test('placing orders moves the saga series: by status, oldest pending, saga du
   t.equal(settled.value('orders_oldest_pending_age_seconds'), 0, 'nothing pending any more');
   t.equal(settled.value('events_applied_total', { group: 'orders', type: 'stock.reserved.v1' }), 1);
   t.equal(settled.value('events_consumer_pending', { stream: 'events:catalog', group: 'orders' }), 0);
-  const published = await until((now) => now.value('events_relay_published_total', { producer: 'orders' }) === 4);
-  t.equal(published.value('events_outbox_backlog', { producer: 'orders' }), 0, 'three placements and a cancel, all published');
+  const published = await until((now) => now.value('events_relay_published_total', { producer: 'orders' }) === 5 && now.value('events_outbox_backlog', { producer: 'orders' }) === 0);
+  t.equal(published.value('events_relay_published_total', { producer: 'orders' }), 5, 'three placements, a confirmation and a cancel published');
+  t.equal(published.value('events_outbox_backlog', { producer: 'orders' }), 0, 'and none left in the outbox');
   t.notMatch(JSON.stringify(published.samples), new RegExp(`${first.id}|${second.id}`), 'no order id in any label');
 
   // A late answer for a settled order changes nothing, and ends no saga twice.
