@@ -64,7 +64,7 @@ t.test('a customer’s journey through the gateway', async (t) => {
   const cancelled = await call('POST', `/v1/orders/${orderId}/cancel`, undefined, bearer(customer));
   t.equal(cancelled.status, 200);
   t.equal(cancelled.body.status, 'cancelled');
-  const restoreDeadline = Date.now() + 5_000;
+  const restoreDeadline = Date.now() + 15_000;
   while ((await stockOf()) !== 5 && Date.now() < restoreDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(await stockOf(), 5, 'the stock came back');
 
