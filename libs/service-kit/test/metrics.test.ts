@@ -61,22 +61,27 @@ t.test('per-route series are labelled by route template and status class, never 
 
 t.test('a request in flight is counted, and leaves the gauge when its client goes away', async (t) => {
   const { app } = await buildKitApp(t);
+  // Held until its client is gone (or the test ends), however slowly this machine runs the scrapes.
+  let clientGone!: () => void;
+  const gone = new Promise<void>((resolve) => (clientGone = resolve));
+  t.teardown(() => clientGone());
+  app.get('/held', async () => {
+    await gone;
+    return { done: true };
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const server = await served(t, app);
   const { port } = app.server.address() as { port: number };
-  const slow = request({ host: '127.0.0.1', port, path: '/slow' });
-  slow.on('error', () => undefined);
-  slow.end();
-  let during: number | undefined;
-  for (let attempt = 0; attempt < 40 && during !== 1; attempt += 1) {
-    during = (await scrapeMetrics(server.url)).value('http_requests_in_flight', { method: 'GET', route: '/slow' });
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  t.equal(during, 1, 'the slow request is in flight');
-  slow.destroy();
-  const inFlight = () => scrapeMetrics(server.url).then((scrape) => scrape.value('http_requests_in_flight', { method: 'GET', route: '/slow' }));
+  const held = request({ host: '127.0.0.1', port, path: '/held' });
+  held.on('error', () => undefined);
+  held.end();
+  const inFlight = () => scrapeMetrics(server.url).then((scrape) => scrape.value('http_requests_in_flight', { method: 'GET', route: '/held' }));
+  await eventually(async () => (await inFlight()) === 1);
+  t.equal(await inFlight(), 1, 'the held request is in flight');
+  held.destroy();
   await eventually(async () => (await inFlight()) === 0);
   t.equal(await inFlight(), 0, 'an aborted request is not in flight forever');
+  clientGone();
 });
 
 t.test('the management port serves only /metrics; the public port has no /metrics', async (t) => {
