@@ -17,7 +17,7 @@ t.test('poison events go to the dead letters while the events behind them are st
   await saga.redis.xadd('events:catalog', '*', 'id', broken.id, 'type', broken.type, 'event', JSON.stringify(broken));
 
   const orders = [];
-  for (let index = 0; index < 3; index += 1) orders.push(await saga.placeOrder([{ productId: product.id, quantity: 2 }], { waitSeconds: 5 }));
+  for (let index = 0; index < 3; index += 1) orders.push(await saga.placeOrder([{ productId: product.id, quantity: 2 }], { waitSeconds: 10 }));
   t.same(orders.map((order) => [order.status, order.totalCents]), [['confirmed', 900], ['confirmed', 900], ['confirmed', 900]], 'the orders behind the poison were confirmed');
 
   let catalogDead = await listDeadLetters(saga.catalog.db, 'catalog');

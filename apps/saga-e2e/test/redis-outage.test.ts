@@ -16,7 +16,7 @@ t.test('Redis gone for ~5 s and back empty: every order settles, nothing lost or
   };
 
   const before: Order[] = [];
-  for (let index = 0; index < 10; index += 1) before.push(await saga.placeOrder(randomItems(), { waitSeconds: 5 }));
+  for (let index = 0; index < 10; index += 1) before.push(await saga.placeOrder(randomItems(), { waitSeconds: 10 }));
   t.ok(before.every((order) => order.status !== 'pending'), 'with Redis up, orders settle at once');
   const confirmedBefore = before.filter((order) => order.status === 'confirmed');
   await saga.cancelOrder(confirmedBefore[0]!.id);

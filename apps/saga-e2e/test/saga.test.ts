@@ -8,7 +8,7 @@ t.test('the order saga across orders and the catalog', async (t) => {
   t.test('an order in stock is confirmed at the catalog\'s prices, with the right total', async (t) => {
     const lamp = await saga.createProduct(5, 1_250);
     const mug = await saga.createProduct(3, 999);
-    const order = await saga.placeOrder([{ productId: lamp.id, quantity: 2 }, { productId: mug.id, quantity: 1 }], { waitSeconds: 5 });
+    const order = await saga.placeOrder([{ productId: lamp.id, quantity: 2 }, { productId: mug.id, quantity: 1 }], { waitSeconds: 10 });
     t.match(order, { status: 'confirmed', totalCents: 2 * 1_250 + 999, currency: 'USD', rejectionReason: null });
     t.same(order.items, [
       { productId: lamp.id, sku: lamp.sku, name: lamp.name, quantity: 2, unitPriceCents: 1_250, lineTotalCents: 2_500 },
@@ -21,7 +21,7 @@ t.test('the order saga across orders and the catalog', async (t) => {
   t.test('an order for more than is in stock is rejected as out_of_stock, and takes nothing', async (t) => {
     const scarce = await saga.createProduct(2);
     const plenty = await saga.createProduct(10);
-    const order = await saga.placeOrder([{ productId: plenty.id, quantity: 1 }, { productId: scarce.id, quantity: 3 }], { waitSeconds: 5 });
+    const order = await saga.placeOrder([{ productId: plenty.id, quantity: 1 }, { productId: scarce.id, quantity: 3 }], { waitSeconds: 10 });
     t.match(order, { status: 'rejected', rejectionReason: 'out_of_stock', totalCents: null });
     t.equal(await saga.stockOf(scarce.id), 2);
     t.equal(await saga.stockOf(plenty.id), 10, 'the line that fitted was not held either');
@@ -29,14 +29,14 @@ t.test('the order saga across orders and the catalog', async (t) => {
 
   t.test('an order for a product the catalog does not know is rejected as product_not_found', async (t) => {
     const real = await saga.createProduct(4);
-    const order = await saga.placeOrder([{ productId: real.id, quantity: 1 }, { productId: randomUUID(), quantity: 1 }], { waitSeconds: 5 });
+    const order = await saga.placeOrder([{ productId: real.id, quantity: 1 }, { productId: randomUUID(), quantity: 1 }], { waitSeconds: 10 });
     t.match(order, { status: 'rejected', rejectionReason: 'product_not_found' });
     t.equal(await saga.stockOf(real.id), 4);
   });
 
   t.test('cancelling a confirmed order puts its stock back', async (t) => {
     const product = await saga.createProduct(6);
-    const order = await saga.placeOrder([{ productId: product.id, quantity: 4 }], { waitSeconds: 5 });
+    const order = await saga.placeOrder([{ productId: product.id, quantity: 4 }], { waitSeconds: 10 });
     t.equal(order.status, 'confirmed');
     await waitFor('the reservation to show', async () => (await saga.stockOf(product.id)) === 2);
     const cancelled = await saga.cancelOrder(order.id);

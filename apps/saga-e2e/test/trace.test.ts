@@ -45,7 +45,7 @@ t.test('one trace follows an order: gateway, orders, relay, catalog, relay, orde
   const answer = await inSpan('customer places an order', {}, async () => {
     const response = await fetch(`${gatewayUrl}/v1/orders`, {
       method: 'POST',
-      headers: { ...saga.customer, 'content-type': 'application/json', prefer: 'wait=5' },
+      headers: { ...saga.customer, 'content-type': 'application/json', prefer: 'wait=10' },
       body: JSON.stringify({ items: [{ productId: product.id, quantity: 2 }] }),
     });
     return { status: response.status, body: (await response.json()) as { id: string; status: string } };

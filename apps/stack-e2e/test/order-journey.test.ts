@@ -46,9 +46,9 @@ t.test('a customer’s journey through the gateway', async (t) => {
   });
   t.teardown(() => socket.terminate());
 
-  const placed = await call('POST', '/v1/orders', { items: [{ productId, quantity: 2 }] }, { ...bearer(customer), prefer: 'wait=5', 'idempotency-key': randomUUID() });
+  const placed = await call('POST', '/v1/orders', { items: [{ productId, quantity: 2 }] }, { ...bearer(customer), prefer: 'wait=10', 'idempotency-key': randomUUID() });
   t.equal(placed.status, 201);
-  t.equal(placed.headers.get('preference-applied'), 'wait=5');
+  t.equal(placed.headers.get('preference-applied'), 'wait=10');
   t.match(placed.body, { status: 'confirmed', totalCents: 2468, currency: 'USD' });
   t.match(placed.body.items, [{ productId, quantity: 2, unitPriceCents: 1234, lineTotalCents: 2468, name: 'End-to-end mug' }]);
   const orderId = placed.body.id as string;

@@ -37,7 +37,7 @@ t.test('recommendations learn from confirmed orders through the whole stack', as
     return created.body.id as string;
   };
   const order = async (token: string, productIds: string[]) => {
-    const placed = await call('POST', '/v1/orders', { items: productIds.map((productId) => ({ productId, quantity: 1 })) }, { ...bearer(token), prefer: 'wait=5' });
+    const placed = await call('POST', '/v1/orders', { items: productIds.map((productId) => ({ productId, quantity: 1 })) }, { ...bearer(token), prefer: 'wait=10' });
     t.equal(placed.body.status, 'confirmed');
     return placed.body.id as string;
   };

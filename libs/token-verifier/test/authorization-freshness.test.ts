@@ -58,10 +58,10 @@ t.test('a change takes effect once the cached answer is older than cacheMs, neve
   t.same(await freshness.check(admin), { state: 'current' }, 'no record: nothing changed lately');
   await publishUserAuthorization(redis, admin.ownerId, { version: 3, disabled: false }, 60);
   t.same(await freshness.check(admin), { state: 'current' }, 'within cacheMs the cached answer holds');
-  const changedAt = Date.now();
-  await waitFor('the demotion to be seen', async () => (await freshness.check(admin)).state === 'revoked', 2_000);
-  t.ok(Date.now() - changedAt <= 300 + 100, `seen after ${Date.now() - changedAt} ms (cacheMs 300)`);
-  t.same(await freshness.check(admin), { state: 'revoked', reason: 'rights-changed' });
+  // Once the cached answer is older than cacheMs, the very next check must see the change: no
+  // polling, so a slow machine cannot blur "at cacheMs" into "eventually".
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  t.same(await freshness.check(admin), { state: 'revoked', reason: 'rights-changed' }, 'the first check after cacheMs sees the demotion');
   t.equal(await codeOf(freshness.authorize(admin)), 'AUTH_TOKEN_REVOKED');
   t.same(await freshness.check({ ...admin, authzVersion: 3 }), { state: 'current' }, 'a token minted at the new version is current');
 });
@@ -124,7 +124,7 @@ t.test('Redis unreachable: privileged tokens are refused with 503, customers go 
   t.equal((await freshness.check(signedOut)).state, 'revoked');
 
   await server.stop();
-  await waitFor('the client to notice', () => redis.status !== 'ready', 5_000);
+  await waitFor('the client to notice', () => redis.status !== 'ready');
   const started = Date.now();
   t.same(await freshness.check(admin), { state: 'unknown' });
   t.ok(Date.now() - started < 100, 'answers at once instead of waiting for Redis');
@@ -137,7 +137,7 @@ t.test('Redis unreachable: privileged tokens are refused with 503, customers go 
   t.equal(await codeOf(freshness.authorize(signedOut)), 'AUTH_TOKEN_REVOKED', 'a revocation already seen is not forgotten');
 
   await server.start();
-  await waitFor('the client to reconnect', () => redis.status === 'ready', 5_000);
+  await waitFor('the client to reconnect', () => redis.status === 'ready');
   t.equal(await codeOf(freshness.authorize(admin)), null, 'back to normal once Redis answers');
 });
 

@@ -20,7 +20,7 @@ t.test('the management port shows routes, rate-limit rejections, API-key exchang
     auth: auth.url,
     catalog: catalog.url,
     orders: await closedPortUrl(),
-    env: { RATE_LIMIT_ANONYMOUS_MAX: '3', RATE_LIMIT_LOGIN_MAX: '1', BREAKER_FAILURE_THRESHOLD: '2', RETRY_MAX: '0' },
+    env: { RATE_LIMIT_ANONYMOUS_MAX: '3', RATE_LIMIT_LOGIN_MAX: '1', BREAKER_FAILURE_THRESHOLD: '2', BREAKER_RESET_MS: '60000', RETRY_MAX: '0' },
   });
   const server = await serveMetrics(app, { host: '127.0.0.1', port: 0 });
   t.teardown(() => server.close());

@@ -51,7 +51,7 @@ t.test('orders', async (t) => {
 
   t.test('Prefer: wait answers with the settled order', async (t) => {
     const p1 = product();
-    const pending = place([{ productId: p1, quantity: 1 }], { prefer: 'wait=5' });
+    const pending = place([{ productId: p1, quantity: 1 }], { prefer: 'wait=10' });
     const id = await probeUntil(
       async () => (await app.db.query(`SELECT id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = $1`, [p1]))[0]?.id as string | undefined,
       (value) => value !== undefined,
@@ -59,7 +59,7 @@ t.test('orders', async (t) => {
     await catalog.rejected({ orderId: id!, reason: 'out_of_stock', productIds: [p1] });
     const response = await pending;
     t.equal(response.statusCode, 201);
-    t.equal(response.headers['preference-applied'], 'wait=5');
+    t.equal(response.headers['preference-applied'], 'wait=10');
     t.match(response.json(), { id, status: 'rejected', rejectionReason: 'out_of_stock', totalCents: null });
 
     const timedOut = await place([{ productId: product(), quantity: 1 }], { prefer: 'wait=1' });

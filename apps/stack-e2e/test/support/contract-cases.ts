@@ -80,7 +80,7 @@ export function contractCases({ client, actors, product, category }: ContractCon
   const challenged = header('www-authenticate', /^[A-Za-z][\w-]* /);
   const etagOf = async (path: string) => (await client.send({ method: 'GET', path })).headers.get('etag') ?? '"none"';
   const placeOrder = () =>
-    client.expectOk<{ id: string }>({ method: 'POST', path: '/v1/orders', headers: { ...customer, prefer: 'wait=5' }, body: { items: [{ productId: product.id, quantity: 1 }] } });
+    client.expectOk<{ id: string }>({ method: 'POST', path: '/v1/orders', headers: { ...customer, prefer: 'wait=10' }, body: { items: [{ productId: product.id, quantity: 1 }] } });
   const freshLogin = () =>
     client.expectOk<{ refreshToken: string }>({ method: 'POST', path: '/v1/auth/login', body: { email: actors.customer.email, password: actors.customer.password } });
 
@@ -402,9 +402,9 @@ export function contractCases({ client, actors, product, category }: ContractCon
     createOrder: [
       {
         name: 'an order, waited for',
-        request: () => ({ method: 'POST', path: '/v1/orders', headers: { ...customer, prefer: 'wait=5' }, body: { items: [{ productId: product.id, quantity: 1 }] } }),
+        request: () => ({ method: 'POST', path: '/v1/orders', headers: { ...customer, prefer: 'wait=10' }, body: { items: [{ productId: product.id, quantity: 1 }] } }),
         status: 201,
-        expect: all(header('location', /^\/v1\/orders\/[0-9a-f-]{36}$/), header('preference-applied', /^wait=5$/), field('status', 'confirmed'), locationResolves(client, actors.customer.token)),
+        expect: all(header('location', /^\/v1\/orders\/[0-9a-f-]{36}$/), header('preference-applied', /^wait=10$/), field('status', 'confirmed'), locationResolves(client, actors.customer.token)),
       },
       {
         name: 'the same Idempotency-Key and body again: the first answer, replayed',
