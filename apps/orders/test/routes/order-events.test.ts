@@ -22,7 +22,7 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ s
 }
 
 t.test('order updates over the WebSocket', async (t) => {
-  const { app, env, tokens } = await build(t, { WS_HEARTBEAT_MS: '200' });
+  const { app, env, tokens } = await build(t, { WS_HEARTBEAT_MS: '1000' });
   const catalog = await fakeCatalog(t, env.REDIS_KEY_PREFIX);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/orders/events`;
@@ -45,7 +45,8 @@ t.test('order updates over the WebSocket', async (t) => {
   t.ok(await probeUntil(() => viaQuery.messages.some((message) => message.order.status === 'confirmed')), 'a token in the query string works too');
   t.same(stranger.messages, [], 'another user receives nothing');
 
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Two heartbeats pass (1 s each: shorter ones would let a stalled test process miss its own pong).
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
   t.equal(viaHeader.socket.readyState, WebSocket.OPEN, 'heartbeats keep an answering client connected');
 
   for (const [label, headers, url] of [
