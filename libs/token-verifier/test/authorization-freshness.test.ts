@@ -127,7 +127,7 @@ t.test('Redis unreachable: privileged tokens are refused with 503, customers go 
   await waitFor('the client to notice', () => redis.status !== 'ready');
   const started = Date.now();
   t.same(await freshness.check(admin), { state: 'unknown' });
-  t.ok(Date.now() - started < 100, 'answers at once instead of waiting for Redis');
+  t.ok(Date.now() - started < 500, 'answers at once instead of waiting for Redis (its commands time out after 1 s)');
   const refused = await freshness.authorize(admin).then(() => null, (error: unknown) => error);
   t.ok(refused instanceof AppError);
   t.equal((refused as AppError).code, 'AUTH_FRESHNESS_UNAVAILABLE');

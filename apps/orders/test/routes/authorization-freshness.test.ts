@@ -118,7 +118,7 @@ t.test('REST requests follow the owner’s current rights; with Redis unreachabl
   t.equal((await app.inject({ method: 'GET', url: '/v1/orders', headers: bearer(admin) })).statusCode, 200);
 
   await redis.stop();
-  await waitFor('orders to notice', () => app.redis.status !== 'ready', 5_000);
+  await waitFor('orders to notice', () => app.redis.status !== 'ready');
   // The answer cached before the outage is good for its second (the bound); not beyond.
   await new Promise((resolve) => setTimeout(resolve, 1_050));
   const refused = await app.inject({ method: 'GET', url: '/v1/orders', headers: bearer(admin) });
@@ -131,6 +131,6 @@ t.test('REST requests follow the owner’s current rights; with Redis unreachabl
   await waitFor('orders to reconnect', () => app.redis.status === 'ready', 10_000);
   t.equal((await app.inject({ method: 'GET', url: '/v1/orders', headers: bearer(admin) })).statusCode, 200);
   await publishUserAuthorization(app.redis, adminId, { version: 2, disabled: false }, 60);
-  await waitFor('the demotion to apply', async () => (await app.inject({ method: 'GET', url: '/v1/orders', headers: bearer(admin) })).statusCode === 401, 3_000);
+  await waitFor('the demotion to apply', async () => (await app.inject({ method: 'GET', url: '/v1/orders', headers: bearer(admin) })).statusCode === 401);
   t.pass('the demoted admin’s token is refused');
 });
