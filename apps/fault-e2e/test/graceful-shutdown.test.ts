@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { startKeepAliveLoad, type LoadReport } from '@shop/testing';
 import t, { type Test } from 'tap';
@@ -28,15 +29,8 @@ async function shutDownUnderLoad(t: Test, options: { connections: number; pipeli
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', () => reject(new Error(`the fixture exited before listening:\n${output}`)));
-  });
+  const printed = watchOutput(child);
+  const port = Number((await printed(/listening (\d+)\n/, 'listening'))[1]);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const load = startKeepAliveLoad({
@@ -50,9 +44,10 @@ async function shutDownUnderLoad(t: Test, options: { connections: number; pipeli
   t.teardown(() => balancer.destroy());
   t.equal((await get(port, '/health/ready', balancer)).status, 200, 'ready before the signal');
   await new Promise((resolve) => setTimeout(resolve, 700));
-  // One slower request keeps the drain open long enough to ask for readiness meanwhile.
+  // One slower request keeps the drain open long enough to ask for readiness meanwhile. The signal
+  // waits until the fixture says it has begun: under load it could still be unread after any fixed wait.
   const slow = fetch(`http://127.0.0.1:${port}/work?ms=1500`).then((response) => response.status, (error: Error) => error.message);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await printed(/work started 1500\n/, 'the slow request began');
   load.mark();
   const signalledAt = Date.now();
   child.kill('SIGTERM');
@@ -111,9 +106,11 @@ t.test('the grace period bounds the drain: a request slower than it is cut off a
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const port = await new Promise<number>((resolve) => child.stdout.on('data', (chunk: Buffer) => /listening (\d+)/.test(chunk.toString()) && resolve(Number(/listening (\d+)/.exec(chunk.toString())![1]))));
+  const printed = watchOutput(child);
+  const port = Number((await printed(/listening (\d+)\n/, 'listening'))[1]);
   const slow = fetch(`http://127.0.0.1:${port}/work?ms=30000`).then((response) => response.status, (error: Error) => error.message);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Signalled only once that request is in flight: one not yet begun would let the process exit at once.
+  await printed(/work started 30000\n/, 'the slow request began');
   const signalledAt = Date.now();
   child.kill('SIGTERM');
   const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -122,6 +119,29 @@ t.test('the grace period bounds the drain: a request slower than it is cut off a
   t.not(exitCode, null);
   t.not(await slow, 200, 'the request slower than the grace period got no success');
 });
+
+/**
+ * Collects what the fixture prints; the function returned waits for the first match of `pattern`
+ * in all of it (printed before the call or after), failing if the fixture exits first.
+ */
+function watchOutput(child: ChildProcessByStdio<null, Readable, null>): (pattern: RegExp, what: string) => Promise<RegExpExecArray> {
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return (pattern, what) =>
+    new Promise((resolve, reject) => {
+      const exitedEarly = () => reject(new Error(`the fixture exited before ${what}:\n${output}`));
+      const check = () => {
+        const match = pattern.exec(output);
+        if (!match) return;
+        child.stdout.off('data', check);
+        child.off('exit', exitedEarly);
+        resolve(match);
+      };
+      child.stdout.on('data', check);
+      child.once('exit', exitedEarly);
+      check();
+    });
+}
 
 function get(port: number, path: string, agent: http.Agent): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {

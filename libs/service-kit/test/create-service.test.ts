@@ -6,14 +6,23 @@ import { buildKitApp, eventually } from './helper';
 
 t.test('graceful shutdown', async (t) => {
   const { app, logs } = await buildKitApp(t);
+  // Held until the test has seen how closing treats the others (or the test ends): a request of a
+  // fixed length could end before close() on a slow machine, and the drain would have nothing to wait for.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  t.teardown(() => release());
+  app.get('/held', async () => {
+    await released;
+    return { done: true };
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
 
   // A client that keeps its connection open after the response, as proxies and SDKs do.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
-  const slow = get(port, '/slow', agent);
-  t.ok(await eventually(() => logs.lines.some((line) => (line.req as { url?: string } | undefined)?.url === '/slow')), 'the slow request is in flight');
+  const held = get(port, '/held', agent);
+  t.ok(await eventually(() => logs.lines.some((line) => (line.req as { url?: string } | undefined)?.url === '/held')), 'the held request is in flight');
 
   // Another connection has sent part of a request: it is not idle, so closing keeps it open.
   const late = connect(port, '127.0.0.1');
@@ -34,7 +43,8 @@ t.test('graceful shutdown', async (t) => {
 
   await t.rejects(app.inject({ method: 'GET', url: '/health' }), { code: 'FST_ERR_REOPENED_CLOSE_SERVER' }, 'inject refuses while closing');
 
-  const finished = await slow;
+  release();
+  const finished = await held;
   t.equal(finished.status, 200, 'the request in flight completes');
   t.same(JSON.parse(finished.body), { done: true });
   t.equal(finished.headers.connection, 'close', 'and tells its client the connection is closing');

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@shop/testing';
 import { request } from 'undici';
 import t from 'tap';
 import { bearer, buildGateway, closedPortUrl, problemOf, startFakeUpstream } from '../helper';
@@ -73,17 +74,28 @@ t.test('one access-log line per proxied request, with status and upstream latenc
 });
 
 t.test('graceful shutdown: requests in flight finish, new ones are refused', async (t) => {
+  // The upstream tells when the proxied request has reached it (so the gateway is in the middle of
+  // it), and answers only once the gateway has stopped listening: a fixed head start could let a
+  // slow machine close the gateway before the request was read, or finish it before the close.
+  let entered!: () => void;
+  const arrived = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  t.teardown(() => release());
   const catalog = await startFakeUpstream(t, 'catalog', (app) => {
     app.get('/v1/products', async () => {
-      await sleep(300);
+      entered();
+      await released;
       return { items: [], nextCursor: null };
     });
   });
   const { app } = await buildGateway(t, { catalog: catalog.url });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const inFlight = request(`${base}/v1/products`);
-  await sleep(50);
+  await arrived;
   const closing = app.close();
+  await waitFor('the gateway to stop listening', () => !app.server.listening);
+  release();
   const response = await inFlight;
   t.equal(response.statusCode, 200, 'the request in flight got its answer');
   t.same(await response.body.json(), { items: [], nextCursor: null });

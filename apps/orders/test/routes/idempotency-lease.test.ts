@@ -51,25 +51,36 @@ t.test('a key claimed by a request that died is free again within one lease', as
 
 t.test('a live request keeps its claim however long it runs, and one that lost it rolls back', async (t) => {
   const { app } = await build(t);
-  const settings = { ttlSeconds: 3_600, leaseMs: 300 };
+  // A lease long enough that a stall of a few hundred ms on a busy machine cannot let it lapse
+  // between two renewals (every third of it), checked at rounds that together outlast it twice.
+  const leaseMs = 1_000;
+  const roundMs = 500;
+  const settings = { ttlSeconds: 3_600, leaseMs };
   const userId = randomUUID();
   const claim = { userId, key: randomUUID(), fingerprint: 'same request' };
   const record = (manager: { query: (sql: string, params: unknown[]) => Promise<unknown> }, marker: string) =>
     manager.query(`INSERT INTO orders (id, user_id, status, currency) VALUES ($1, $2, 'pending', 'USD')`, [marker, userId]);
 
+  // The work runs only once the claim is committed: the retries below start from there, not
+  // from a guess at how long the claim takes.
+  let entered!: () => void;
+  const working = new Promise<void>((resolve) => (entered = resolve));
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  t.teardown(() => release());
   const first = runIdempotently(app.db, settings, claim, async (manager) => {
+    entered();
     await record(manager, randomUUID());
     await gate;
     return { status: 201, body: { first: true } };
   });
-  for (let round = 0; round < 6; round += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  await working;
+  for (let round = 0; round < 4; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, roundMs));
     await t.rejects(
       runIdempotently(app.db, settings, claim, async () => ({ status: 201, body: { second: true } })),
       { code: 'ORDERS_IDEMPOTENCY_IN_PROGRESS' },
-      `${(round + 1) * 200} ms in (lease 300 ms): still claimed`,
+      `${(round + 1) * roundMs} ms in (lease ${leaseMs} ms): still claimed`,
     );
   }
   release();
@@ -79,14 +90,19 @@ t.test('a live request keeps its claim however long it runs, and one that lost i
 
   // A request stalled past its lease while a retry took the key over: its commit must not count.
   const stalled = { ...claim, key: randomUUID() };
+  let stalledEntered!: () => void;
+  const stalledWorking = new Promise<void>((resolve) => (stalledEntered = resolve));
   let resume!: () => void;
   const stall = new Promise<void>((resolve) => (resume = resolve));
+  t.teardown(() => resume());
   const stalledRun = runIdempotently(app.db, settings, stalled, async (manager) => {
+    stalledEntered();
     await record(manager, randomUUID());
     await stall;
     return { status: 201, body: { stalled: true } };
   });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Its claim is committed once its work runs; only then is there a row for the takeover to change.
+  await stalledWorking;
   // What a retry's takeover does to the row: a new token.
   await app.db.query(`UPDATE idempotency_keys SET claim_token = $3 WHERE user_id = $1 AND key = $2`, [userId, stalled.key, randomUUID()]);
   resume();
