@@ -74,10 +74,6 @@ export async function buildKitApp(t: Teardown, options: { logLevel?: string } = 
   app.get('/conflict', async () => {
     throw new AppError('PRECONDITION_FAILED', 'The widget changed', { headers: { etag: '"v2"' } });
   });
-  app.get('/slow', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    return { done: true };
-  });
   app.get('/log-something', async (request) => {
     request.log.info({ step: 'inside the handler' }, 'handler ran');
     return { ok: true };
