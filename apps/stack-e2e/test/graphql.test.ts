@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { probeUntil } from '@shop/testing';
 import { WebSocket } from 'ws';
 import { ApiClient, bearer, createCategory, createProduct, newSku, setUpActors } from './support/client';
 import { fuzzGraphql } from './support/fuzz/graphql-fuzzer';
@@ -191,8 +192,7 @@ t.test('GraphQL through the gateway', async (t) => {
           const message = JSON.parse(data.toString()) as { type: string; payload?: { data?: { orderUpdated: { id: string; status: string } } } };
           if (message.type === 'connection_ack') {
             socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { orderUpdated { id status } }' } }));
-            // The upstream socket opens with the subscription: give it a moment before acting.
-            setTimeout(resolve, 500);
+            resolve();
           }
           if (message.type === 'next' && message.payload?.data) updates.push(message.payload.data.orderUpdated);
         });
@@ -206,6 +206,25 @@ t.test('GraphQL through the gateway', async (t) => {
     const alicesFeed = connect(actors.customer.token);
     const bobsFeed = connect(actors.other.token);
     await Promise.all([alicesFeed.acked, bobsFeed.acked]);
+    const placeOrder = async (headers: Record<string, string>) =>
+      ((await rest('POST', '/v1/orders', { ...headers, prefer: 'wait=5' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string }).id;
+    // The orders socket behind a subscription opens some time after the subscribe message, and
+    // nothing says when; a change made before it is open is never heard of. So each feed is shown
+    // live first, by one of its user's throwaway orders heard on it (another every second until
+    // one is): Alice's so that her order below can be heard, Bob's so that "nobody else hears of
+    // it" is checked on a feed that would carry it.
+    const live = async (feed: { updates: { id: string }[] }, headers: Record<string, string>) => {
+      const throwaway: string[] = [];
+      const heard = () => feed.updates.some((update) => throwaway.includes(update.id));
+      const deadline = Date.now() + 15_000;
+      while (!heard() && Date.now() < deadline) {
+        throwaway.push(await placeOrder(headers));
+        await probeUntil(heard, Boolean, 1_000);
+      }
+      return heard();
+    };
+    t.ok(await live(alicesFeed, alice), "Alice's feed is live");
+    t.ok(await live(bobsFeed, bob), "Bob's feed is live");
     const placed = (await rest('POST', '/v1/orders', { ...alice, prefer: 'wait=5' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string };
     const deadline = Date.now() + 15_000;
     while (!alicesFeed.updates.some((update) => update.id === placed.id && update.status === 'confirmed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

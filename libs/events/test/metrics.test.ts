@@ -24,8 +24,12 @@ t.test('outbox backlog and age, relay counts, consumer lag, pending, applied and
   t.equal(now.value('events_consumer_lag', { group: 'catalog' }), undefined, 'no group yet: no lag series rather than a made-up 0');
 
   relay.start();
-  // The counter moves once the batch is marked published, just after the XADDs.
-  await waitFor('published', async () => (await scrape(registry)).value('events_relay_published_total', { producer: 'orders' }) === 5);
+  // The counter moves just after the XADDs, before the transaction that marks the rows published
+  // commits: until it does, the backlog still counts them. Both have moved, in one scrape.
+  await waitFor('published', async () => {
+    const published = await scrape(registry);
+    return published.value('events_relay_published_total', { producer: 'orders' }) === 5 && published.value('events_outbox_backlog', { producer: 'orders' }) === 0;
+  });
   // The group exists before the consumer reads (as when the consumer is stalled): the lag is the whole stream.
   await harness.redis.xgroup('CREATE', harness.prefix + harness.stream, 'catalog', '0', 'MKSTREAM');
   now = await scrape(registry);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Teardown } from '@shop/testing';
 import t from 'tap';
 import { Agent, request } from 'undici';
@@ -11,18 +12,26 @@ import { buildGateway, startRealCatalog } from '../helper';
  * GET a 502), and hostile reads that used to come back as 500s from the catalog.
  */
 
-/** Writes raw requests on one connection and returns every byte the server sent until it went quiet. */
-async function rawExchange(url: string, raw: string, quietMs = 200): Promise<string> {
+/**
+ * Writes raw requests on one connection and returns every byte the server sent: first until the
+ * heads of `expectedAnswers` answers are in (behind a real upstream an answer may come well after
+ * the one before it; 15 s at most), then until the connection has been quiet for `quietMs`, so
+ * that whatever follows them (a body, or bytes that should not be there) is caught too.
+ */
+async function rawExchange(url: string, raw: string, expectedAnswers: number, quietMs = 200): Promise<string> {
   const { hostname, port } = new URL(url);
   const socket: Socket = connect(Number(port), hostname);
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
   socket.write(raw);
+  const deadline = Date.now() + 15_000;
+  const headsIn = () => answersOf(received).filter((answer) => answer.head.endsWith('\r\n\r\n')).length;
+  while (headsIn() < expectedAnswers && Date.now() < deadline) await delay(25);
   let seen = '';
   do {
     seen = received;
-    await new Promise((resolve) => setTimeout(resolve, quietMs));
-  } while (received !== seen || received === '');
+    await delay(quietMs);
+  } while (received !== seen);
   socket.destroy();
   return received;
 }
@@ -90,6 +99,7 @@ t.test('in front of the real catalog', async (t) => {
           `GET ${path} HTTP/1.1\r\nHost: shop\r\nIf-None-Match: ${etag}\r\n\r\n` +
             `HEAD ${path} HTTP/1.1\r\nHost: shop\r\n\r\n` +
             `GET ${path} HTTP/1.1\r\nHost: shop\r\n\r\n`,
+          3,
         ),
       );
       t.equal(raw.length, 3, 'three answers on one connection, in step');
@@ -207,6 +217,7 @@ t.test('from a sloppy upstream, 304, 204 and HEAD still reach the client cleanly
         `HEAD ${path} HTTP/1.1\r\nHost: shop\r\n\r\n` +
         `DELETE ${path} HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer ${token}\r\n\r\n` +
         `GET ${path} HTTP/1.1\r\nHost: shop\r\n\r\n`,
+      4,
     ),
   );
   t.same(
