@@ -207,7 +207,7 @@ t.test('GraphQL through the gateway', async (t) => {
     const bobsFeed = connect(actors.other.token);
     await Promise.all([alicesFeed.acked, bobsFeed.acked]);
     const placeOrder = async (headers: Record<string, string>) =>
-      ((await rest('POST', '/v1/orders', { ...headers, prefer: 'wait=5' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string }).id;
+      ((await rest('POST', '/v1/orders', { ...headers, prefer: 'wait=10' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string }).id;
     // The orders socket behind a subscription opens some time after the subscribe message, and
     // nothing says when; a change made before it is open is never heard of. So each feed is shown
     // live first, by one of its user's throwaway orders heard on it (another every second until
@@ -225,7 +225,7 @@ t.test('GraphQL through the gateway', async (t) => {
     };
     t.ok(await live(alicesFeed, alice), "Alice's feed is live");
     t.ok(await live(bobsFeed, bob), "Bob's feed is live");
-    const placed = (await rest('POST', '/v1/orders', { ...alice, prefer: 'wait=5' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string };
+    const placed = (await rest('POST', '/v1/orders', { ...alice, prefer: 'wait=10' }, { items: [{ productId: product.id, quantity: 1 }] })).json as { id: string };
     const deadline = Date.now() + 15_000;
     while (!alicesFeed.updates.some((update) => update.id === placed.id && update.status === 'confirmed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     t.ok(alicesFeed.updates.some((update) => update.id === placed.id && update.status === 'confirmed'), 'the owner hears of the change');
