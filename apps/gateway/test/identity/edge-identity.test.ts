@@ -116,11 +116,15 @@ t.test('API keys at the edge (auth faked: exchange counting)', async (t) => {
 
   t.test('an unknown key is 401, and a flood of it costs auth one exchange per cache period', async (t) => {
     const unknown = `sk_${randomUUID()}`;
+    const started = Date.now();
     for (let i = 0; i < 5; i += 1) {
       const response = await app.inject({ method: 'GET', url: '/v1/orders', headers: { 'x-api-key': unknown } });
       t.equal(response.statusCode, 401);
     }
-    t.ok(exchanges.filter((key) => key === unknown).length <= 2);
+    // One exchange per 300 ms cache period the flood spanned (a loaded machine stretches it), not one per request.
+    const periods = Math.floor((Date.now() - started) / 300) + 1;
+    const exchanged = exchanges.filter((key) => key === unknown).length;
+    t.ok(exchanged <= periods, `${exchanged} exchanges for 5 requests over ${periods} cache period(s)`);
   });
 });
 

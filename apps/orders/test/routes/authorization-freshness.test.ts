@@ -44,7 +44,7 @@ t.test('open WebSockets close when their token expires or their owner’s rights
     const { code, reason, afterMs } = await closing;
     t.equal(code, SocketCloseCodes.FORBIDDEN);
     t.equal(reason, 'account disabled');
-    t.ok(afterMs <= 2_000, `closed ${afterMs} ms after the change`);
+    t.ok(afterMs <= 5_000, `closed ${afterMs} ms after the change`);
   });
 
   t.test('rights changed or signed out: 4001 within the bound', async (t) => {
@@ -59,7 +59,7 @@ t.test('open WebSockets close when their token expires or their owner’s rights
     const [demoted, loggedOut] = (await Promise.all(closings)) as [Awaited<ReturnType<typeof closed>>, Awaited<ReturnType<typeof closed>>];
     t.match(demoted, { code: 4001, reason: /rights changed/ });
     t.match(loggedOut, { code: 4001, reason: 'signed out' });
-    t.ok(Math.max(demoted.afterMs, loggedOut.afterMs) <= 2_000, `closed within ${Math.max(demoted.afterMs, loggedOut.afterMs)} ms`);
+    t.ok(Math.max(demoted.afterMs, loggedOut.afterMs) <= 5_000, `closed within ${Math.max(demoted.afterMs, loggedOut.afterMs)} ms`);
   });
 
   t.test('a revoked token cannot open one', async (t) => {
