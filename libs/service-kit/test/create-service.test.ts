@@ -2,19 +2,12 @@ import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { BODY_LIMIT_BYTES } from '../src/index';
-import { buildKitApp, eventually } from './helper';
+import { addHeldRoute, buildKitApp, eventually } from './helper';
 
 t.test('graceful shutdown', async (t) => {
   const { app, logs } = await buildKitApp(t);
-  // Held until the test has seen how closing treats the others (or the test ends): a request of a
-  // fixed length could end before close() on a slow machine, and the drain would have nothing to wait for.
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  t.teardown(() => release());
-  app.get('/held', async () => {
-    await released;
-    return { done: true };
-  });
+  // Held until the test has seen how closing treats the others: the drain must have it to wait for.
+  const release = addHeldRoute(t, app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
 

@@ -81,6 +81,22 @@ export async function buildKitApp(t: Teardown, options: { logLevel?: string } = 
   return { app, logs };
 }
 
+/**
+ * Adds `GET /held`, answered only once the returned function is called (or the test ends): a request
+ * that stays in flight exactly as long as a test needs it, however slow the machine, where one of a
+ * fixed length could end too soon.
+ */
+export function addHeldRoute(t: Teardown, app: ServiceInstance): () => void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  t.teardown(() => release());
+  app.get('/held', async () => {
+    await released;
+    return { done: true };
+  });
+  return release;
+}
+
 export interface ProblemBody {
   type: string;
   title: string;

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import t from 'tap';
 import { loadConfig, metricsConfigSchema, serveMetrics, UNMATCHED_ROUTE } from '../src/index';
-import { buildKitApp, eventually, type Teardown } from './helper';
+import { addHeldRoute, buildKitApp, eventually, type Teardown } from './helper';
 
 /**
  * A scrape over a real socket, read just enough for these tests (@shop/testing's scrapeMetrics
@@ -61,14 +61,8 @@ t.test('per-route series are labelled by route template and status class, never 
 
 t.test('a request in flight is counted, and leaves the gauge when its client goes away', async (t) => {
   const { app } = await buildKitApp(t);
-  // Held until its client is gone (or the test ends), however slowly this machine runs the scrapes.
-  let clientGone!: () => void;
-  const gone = new Promise<void>((resolve) => (clientGone = resolve));
-  t.teardown(() => clientGone());
-  app.get('/held', async () => {
-    await gone;
-    return { done: true };
-  });
+  // Held until its client is gone, however slowly this machine runs the scrapes.
+  const clientGone = addHeldRoute(t, app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const server = await served(t, app);
   const { port } = app.server.address() as { port: number };
